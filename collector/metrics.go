@@ -1,0 +1,168 @@
+package collector
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Namespace is the prefix of every metric a probe exports.
+const Namespace = "proxmox_backup"
+
+func newDesc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil)
+}
+
+var (
+	groupLabels = []string{"datastore", "namespace", "backup_type", "backup_id"}
+	jobLabels   = []string{"job_type", "job_id", "datastore"}
+
+	upDesc                = newDesc("up", "1 if the Proxmox API answered and accepted the token, 0 otherwise.")
+	collectorSuccessDesc  = newDesc("collector_success", "1 if every API call of the collector succeeded in this probe, 0 otherwise.", "collector")
+	collectorDurationDesc = newDesc("collector_duration_seconds", "Time the collector took in this probe.", "collector")
+	targetInfoDesc        = newDesc("target_info", "The Proxmox product and version behind the target.", "product", "version", "release")
+
+	datastoreInfoDesc      = newDesc("datastore_info", "A PBS datastore's configuration.", "datastore", "comment", "mount_status", "backend_type")
+	datastoreSizeDesc      = newDesc("datastore_size_bytes", "Total size of the PBS datastore's file system.", "datastore")
+	datastoreUsedDesc      = newDesc("datastore_used_bytes", "Bytes used on the PBS datastore's file system.", "datastore")
+	datastoreAvailDesc     = newDesc("datastore_available_bytes", "Bytes available on the PBS datastore's file system.", "datastore")
+	datastoreFullEstimDesc = newDesc("datastore_estimated_full_timestamp_seconds", "When PBS predicts the datastore to be full, from its usage history; absent when PBS predicts no fill.", "datastore")
+
+	gcLastRunDesc  = newDesc("gc_last_run_timestamp_seconds", "When the datastore's last scheduled garbage collection ended.", "datastore")
+	gcSuccessDesc  = newDesc("gc_last_run_success", "1 if the datastore's last garbage collection succeeded, 0 if it failed.", "datastore")
+	gcDurationDesc = newDesc("gc_last_run_duration_seconds", "How long the datastore's last garbage collection took.", "datastore")
+	gcNextRunDesc  = newDesc("gc_next_run_timestamp_seconds", "When the datastore's next scheduled garbage collection starts.", "datastore")
+	gcRemovedDesc  = newDesc("gc_removed_bytes", "Bytes the last garbage collection removed.", "datastore")
+	gcPendingDesc  = newDesc("gc_pending_bytes", "Bytes the last garbage collection found unused but too recent to remove.", "datastore")
+	gcDiskDesc     = newDesc("gc_disk_bytes", "Bytes of chunks on disk, as the last garbage collection counted them.", "datastore")
+
+	groupSnapshotsDesc     = newDesc("group_snapshots", "Number of snapshots in the backup group, unfinished ones included.", groupLabels...)
+	groupLastTimeDesc      = newDesc("group_last_backup_timestamp_seconds", "Time of the group's newest finished snapshot.", groupLabels...)
+	groupLastAgeDesc       = newDesc("group_last_backup_age_seconds", "Age of the group's newest finished snapshot at probe time.", groupLabels...)
+	groupLastSizeDesc      = newDesc("group_last_backup_size_bytes", "Size of the group's newest finished snapshot.", groupLabels...)
+	groupLastVerifyDesc    = newDesc("group_last_backup_verify_state", "Verification state of the group's newest finished snapshot (1 for the current state).", append(groupLabels, "state")...)
+	groupLastEncryptedDesc = newDesc("group_last_backup_encrypted", "1 if the group's newest finished snapshot is encrypted.", groupLabels...)
+	groupLastProtectedDesc = newDesc("group_last_backup_protected", "1 if the group's newest finished snapshot is protected from pruning.", groupLabels...)
+	groupLastVerifiedDesc  = newDesc("group_last_verify_timestamp_seconds", "When the last verification of the group's newest finished snapshot started.", groupLabels...)
+	groupInfoDesc          = newDesc("group_info", "A backup group's owner and comment.", append(groupLabels, "owner", "comment")...)
+
+	jobLastRunDesc = newDesc("job_last_run_timestamp_seconds", "When the job's last run ended.", jobLabels...)
+	jobSuccessDesc = newDesc("job_last_run_success", "1 if the job's last run succeeded (with or without warnings), 0 if it failed.", jobLabels...)
+	jobNextRunDesc = newDesc("job_next_run_timestamp_seconds", "When the job runs next.", jobLabels...)
+	jobRunningDesc = newDesc("job_running", "1 while a run of the job is in progress.", jobLabels...)
+	jobInfoDesc    = newDesc("job_info", "A PBS job's schedule and comment.", append(jobLabels, "schedule", "comment")...)
+)
+
+// verifyStates are the values of the verify_state stateset, in output order.
+var verifyStates = []string{VerifyOK, VerifyFailed, VerifyNone}
+
+// Metrics is a prometheus.Collector that writes out one probe's Result. It
+// is built for one request and registered on that request's registry.
+type Metrics struct {
+	r *Result
+}
+
+// NewMetrics wraps a probe result.
+func NewMetrics(r *Result) *Metrics { return &Metrics{r: r} }
+
+// Describe implements prometheus.Collector. The metrics are unchecked: what
+// a probe exports depends on what the target holds.
+func (m *Metrics) Describe(chan<- *prometheus.Desc) {}
+
+// Collect implements prometheus.Collector.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	r := m.r
+	e := emitter{ch: ch}
+	e.gauge(upDesc, b2f(r.Up))
+	for _, c := range r.Collectors {
+		e.gauge(collectorSuccessDesc, b2f(c.Success), c.Name)
+		e.gauge(collectorDurationDesc, c.Duration.Seconds(), c.Name)
+	}
+	if r.Info != nil {
+		e.gauge(targetInfoDesc, 1, r.Product, r.Info.Version, r.Info.Release)
+	}
+	if r.PBS != nil {
+		e.pbs(r)
+	}
+	if r.PVE != nil {
+		e.pve(r)
+	}
+}
+
+type emitter struct {
+	ch chan<- prometheus.Metric
+}
+
+func (e emitter) gauge(d *prometheus.Desc, v float64, labels ...string) {
+	e.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (e emitter) pbs(r *Result) {
+	d := r.PBS
+	for _, ds := range d.Datastores {
+		e.gauge(datastoreInfoDesc, 1, ds.Name, ds.Comment, ds.MountStatus, ds.BackendType)
+		if ds.HasUsage {
+			e.gauge(datastoreSizeDesc, float64(ds.Total), ds.Name)
+			e.gauge(datastoreUsedDesc, float64(ds.Used), ds.Name)
+			e.gauge(datastoreAvailDesc, float64(ds.Avail), ds.Name)
+		}
+		if !ds.FullEstim.IsZero() {
+			e.gauge(datastoreFullEstimDesc, float64(ds.FullEstim.Unix()), ds.Name)
+		}
+	}
+	for _, gc := range d.GC {
+		if !gc.LastRunEnd.IsZero() {
+			e.gauge(gcLastRunDesc, float64(gc.LastRunEnd.Unix()), gc.Datastore)
+		}
+		if gc.LastRunState != "" {
+			e.gauge(gcSuccessDesc, b2f(JobSucceeded(gc.LastRunState)), gc.Datastore)
+		}
+		if gc.Duration > 0 {
+			e.gauge(gcDurationDesc, gc.Duration.Seconds(), gc.Datastore)
+		}
+		if !gc.NextRun.IsZero() {
+			e.gauge(gcNextRunDesc, float64(gc.NextRun.Unix()), gc.Datastore)
+		}
+		e.gauge(gcRemovedDesc, float64(gc.RemovedBytes), gc.Datastore)
+		e.gauge(gcPendingDesc, float64(gc.PendingBytes), gc.Datastore)
+		e.gauge(gcDiskDesc, float64(gc.DiskBytes), gc.Datastore)
+	}
+	for i := range d.Groups {
+		g := &d.Groups[i]
+		l := []string{g.Datastore, g.Namespace, g.BackupType, g.BackupID}
+		e.gauge(groupInfoDesc, 1, append(l, g.Owner, g.Comment)...)
+		e.gauge(groupSnapshotsDesc, float64(g.Snapshots), l...)
+		if s := g.Last; s != nil {
+			e.gauge(groupLastTimeDesc, float64(s.Time.Unix()), l...)
+			e.gauge(groupLastAgeDesc, r.Now.Sub(s.Time).Seconds(), l...)
+			e.gauge(groupLastSizeDesc, float64(s.Size), l...)
+			for _, st := range verifyStates {
+				e.gauge(groupLastVerifyDesc, b2f(s.Verify == st), append(l, st)...)
+			}
+			e.gauge(groupLastEncryptedDesc, b2f(s.Encrypted), l...)
+			e.gauge(groupLastProtectedDesc, b2f(s.Protected), l...)
+			if !s.VerifyTime.IsZero() {
+				e.gauge(groupLastVerifiedDesc, float64(s.VerifyTime.Unix()), l...)
+			}
+		}
+	}
+	for _, j := range d.Jobs {
+		l := []string{j.Type, j.ID, j.Datastore}
+		e.gauge(jobInfoDesc, 1, append(l, j.Schedule, j.Comment)...)
+		if !j.LastRunEnd.IsZero() {
+			e.gauge(jobLastRunDesc, float64(j.LastRunEnd.Unix()), l...)
+		}
+		if j.LastRunState != "" {
+			e.gauge(jobSuccessDesc, b2f(JobSucceeded(j.LastRunState)), l...)
+		}
+		if !j.NextRun.IsZero() {
+			e.gauge(jobNextRunDesc, float64(j.NextRun.Unix()), l...)
+		}
+		e.gauge(jobRunningDesc, b2f(j.Running), l...)
+	}
+}

@@ -1,0 +1,284 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"proxmox_backup_exporter/proxmox"
+)
+
+// probePBS collects a Proxmox Backup Server.
+func (p *prober) probePBS(ctx context.Context, r *Result) {
+	if !p.version(ctx, r) {
+		return
+	}
+	stores := &storeList{p: p}
+	p.runTasks(ctx, r, mergePBS,
+		task{"datastore", func(ctx context.Context, part *Result) error { return p.pbsDatastores(ctx, stores, part.PBS) }},
+		task{"gc", func(ctx context.Context, part *Result) error { return p.pbsGC(ctx, stores, part.PBS) }},
+		task{"groups", func(ctx context.Context, part *Result) error { return p.pbsGroups(ctx, stores, part.PBS) }},
+		task{"verify_jobs", func(ctx context.Context, part *Result) error {
+			return p.pbsJobs(ctx, "verify", "/admin/verify", part.PBS)
+		}},
+		task{"prune_jobs", func(ctx context.Context, part *Result) error {
+			return p.pbsJobs(ctx, "prune", "/admin/prune", part.PBS)
+		}},
+		task{"sync_jobs", func(ctx context.Context, part *Result) error { return p.pbsJobs(ctx, "sync", "/admin/sync", part.PBS) }},
+		task{"tape_jobs", func(ctx context.Context, part *Result) error { return p.pbsJobs(ctx, "tape", "/tape/backup", part.PBS) }},
+	)
+	d := r.PBS
+	sort.Slice(d.Datastores, func(i, j int) bool { return d.Datastores[i].Name < d.Datastores[j].Name })
+	sort.Slice(d.GC, func(i, j int) bool { return d.GC[i].Datastore < d.GC[j].Datastore })
+	sort.Slice(d.Groups, func(i, j int) bool { return groupLess(&d.Groups[i], &d.Groups[j]) })
+	sort.Slice(d.Jobs, func(i, j int) bool {
+		a, b := &d.Jobs[i], &d.Jobs[j]
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		return a.ID < b.ID
+	})
+}
+
+func mergePBS(dst, src *Result) {
+	dst.PBS.Datastores = append(dst.PBS.Datastores, src.PBS.Datastores...)
+	dst.PBS.GC = append(dst.PBS.GC, src.PBS.GC...)
+	dst.PBS.Groups = append(dst.PBS.Groups, src.PBS.Groups...)
+	dst.PBS.Jobs = append(dst.PBS.Jobs, src.PBS.Jobs...)
+}
+
+func groupLess(a, b *Group) bool {
+	if a.Datastore != b.Datastore {
+		return a.Datastore < b.Datastore
+	}
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	if a.BackupType != b.BackupType {
+		return a.BackupType < b.BackupType
+	}
+	return a.BackupID < b.BackupID
+}
+
+// pbsDatastoreConfig is an item of GET /admin/datastore.
+type pbsDatastoreConfig struct {
+	Store       string `json:"store"`
+	Comment     string `json:"comment"`
+	MountStatus string `json:"mount-status"`
+	BackendType string `json:"backend-type"`
+}
+
+// storeList fetches GET /admin/datastore once per probe for every collector
+// that needs it, and applies the target's datastore filter.
+type storeList struct {
+	p      *prober
+	once   sync.Once
+	stores []pbsDatastoreConfig
+	err    error
+}
+
+func (l *storeList) get(ctx context.Context) ([]pbsDatastoreConfig, error) {
+	l.once.Do(func() {
+		var all []pbsDatastoreConfig
+		if l.err = l.p.session.Get(ctx, "/admin/datastore", nil, &all); l.err != nil {
+			return
+		}
+		filter := l.p.target.Datastores
+		if len(filter) == 0 {
+			l.stores = all
+			return
+		}
+		for _, name := range filter {
+			i := slices.IndexFunc(all, func(d pbsDatastoreConfig) bool { return d.Store == name })
+			if i < 0 {
+				l.err = fmt.Errorf("target %q: configured datastore %q does not exist or the token cannot see it (needs Datastore.Audit on /datastore/%s)", l.p.target.Name, name, name)
+				continue
+			}
+			l.stores = append(l.stores, all[i])
+		}
+	})
+	return l.stores, l.err
+}
+
+// wanted reports whether a datastore passes the target's filter.
+func (p *prober) wanted(store string) bool {
+	return len(p.target.Datastores) == 0 || slices.Contains(p.target.Datastores, store)
+}
+
+// pbsUsage is an item of GET /status/datastore-usage.
+type pbsUsage struct {
+	Store         string        `json:"store"`
+	Total         *proxmox.Int  `json:"total"`
+	Used          *proxmox.Int  `json:"used"`
+	Avail         *proxmox.Int  `json:"avail"`
+	EstimatedFull *proxmox.Int  `json:"estimated-full-date"`
+	Error         string        `json:"error"`
+	History       skipJSONValue `json:"history"`
+}
+
+func (p *prober) pbsDatastores(ctx context.Context, stores *storeList, out *PBSData) error {
+	var errs errList
+	var usage []pbsUsage
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		errs.add(p.session.Get(ctx, "/status/datastore-usage", nil, &usage))
+	}()
+	list, err := stores.get(ctx)
+	errs.add(err)
+	wg.Wait()
+
+	byName := make(map[string]*pbsUsage, len(usage))
+	for i := range usage {
+		byName[usage[i].Store] = &usage[i]
+	}
+	for _, s := range list {
+		d := Datastore{Name: s.Store, Comment: s.Comment, MountStatus: s.MountStatus, BackendType: s.BackendType}
+		if u := byName[s.Store]; u != nil {
+			d.UsageErr = u.Error
+			if u.Error == "" && u.Total != nil && u.Used != nil && u.Avail != nil {
+				d.HasUsage = true
+				d.Total, d.Used, d.Avail = nonNeg(*u.Total), nonNeg(*u.Used), nonNeg(*u.Avail)
+			}
+			// 0 means the usage is flat, a past date that it shrinks:
+			// neither is a prediction of a fill.
+			if u.EstimatedFull != nil && int64(*u.EstimatedFull) > p.now.Unix() {
+				d.FullEstim = time.Unix(int64(*u.EstimatedFull), 0)
+			}
+		}
+		if d.UsageErr != "" {
+			p.logger.Warn("Datastore reports no usage", "datastore", d.Name, "reason", d.UsageErr)
+		}
+		out.Datastores = append(out.Datastores, d)
+	}
+	return errs.err()
+}
+
+func nonNeg(v proxmox.Int) uint64 {
+	if v < 0 {
+		return 0
+	}
+	return uint64(v)
+}
+
+// pbsGCItem is an item of GET /admin/gc, or the body of
+// GET /admin/datastore/{store}/gc on servers without /admin/gc.
+type pbsGCItem struct {
+	Store          string       `json:"store"`
+	UPID           *string      `json:"upid"`
+	RemovedBytes   proxmox.Int  `json:"removed-bytes"`
+	PendingBytes   proxmox.Int  `json:"pending-bytes"`
+	DiskBytes      proxmox.Int  `json:"disk-bytes"`
+	Schedule       string       `json:"schedule"`
+	NextRun        *proxmox.Int `json:"next-run"`
+	LastRunEndtime *proxmox.Int `json:"last-run-endtime"`
+	LastRunState   string       `json:"last-run-state"`
+	Duration       *proxmox.Int `json:"duration"`
+}
+
+func (p *prober) pbsGC(ctx context.Context, stores *storeList, out *PBSData) error {
+	var items []pbsGCItem
+	err := p.session.Get(ctx, "/admin/gc", nil, &items)
+	if st := proxmox.StatusCode(err); st == 404 || st == 501 {
+		// Servers before /admin/gc existed: ask each datastore.
+		p.logger.Debug("No /admin/gc on this server, asking each datastore", "err", err)
+		items, err = p.pbsGCPerStore(ctx, stores)
+	}
+	for _, it := range items {
+		if !p.wanted(it.Store) {
+			continue
+		}
+		gc := GCStatus{
+			Datastore:    it.Store,
+			Schedule:     it.Schedule,
+			LastRunState: it.LastRunState,
+			RemovedBytes: nonNeg(it.RemovedBytes),
+			PendingBytes: nonNeg(it.PendingBytes),
+			DiskBytes:    nonNeg(it.DiskBytes),
+			NextRun:      epoch(it.NextRun),
+			LastRunEnd:   epoch(it.LastRunEndtime),
+		}
+		if it.Duration != nil {
+			gc.Duration = time.Duration(*it.Duration) * time.Second
+		}
+		// A run in progress has its UPID recorded but no end yet.
+		gc.Running = it.Schedule != "" && it.UPID != nil && it.LastRunState == "" && it.LastRunEndtime == nil
+		out.GC = append(out.GC, gc)
+		out.Jobs = append(out.Jobs, Job{
+			Type: "gc", ID: it.Store, Datastore: it.Store, Schedule: it.Schedule,
+			LastRunEnd: gc.LastRunEnd, LastRunState: gc.LastRunState, Running: gc.Running, NextRun: gc.NextRun,
+		})
+	}
+	return err
+}
+
+func (p *prober) pbsGCPerStore(ctx context.Context, stores *storeList) ([]pbsGCItem, error) {
+	list, err := stores.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]pbsGCItem, len(list))
+	var errs errList
+	var wg sync.WaitGroup
+	for i, s := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs.add(p.session.Get(ctx, "/admin/datastore/"+url.PathEscape(s.Store)+"/gc", nil, &items[i]))
+			items[i].Store = s.Store
+		}()
+	}
+	wg.Wait()
+	return items, errs.err()
+}
+
+func epoch(v *proxmox.Int) time.Time {
+	if v == nil || *v <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(*v), 0)
+}
+
+// pbsJobItem is an item of GET /admin/verify, /admin/prune, /admin/sync and
+// /tape/backup: the job's configuration plus its schedule state.
+type pbsJobItem struct {
+	ID             string       `json:"id"`
+	Store          string       `json:"store"`
+	Schedule       string       `json:"schedule"`
+	Comment        string       `json:"comment"`
+	Disable        proxmox.Bool `json:"disable"`
+	NextRun        *proxmox.Int `json:"next-run"`
+	LastRunState   string       `json:"last-run-state"`
+	LastRunUPID    string       `json:"last-run-upid"`
+	LastRunEndtime *proxmox.Int `json:"last-run-endtime"`
+}
+
+func (p *prober) pbsJobs(ctx context.Context, jobType, path string, out *PBSData) error {
+	return p.session.Each(ctx, path, nil, func(dec decoder) error {
+		var it pbsJobItem
+		if err := dec.Decode(&it); err != nil {
+			return err
+		}
+		if !p.wanted(it.Store) {
+			return nil
+		}
+		out.Jobs = append(out.Jobs, Job{
+			Type:         jobType,
+			ID:           it.ID,
+			Datastore:    it.Store,
+			Schedule:     it.Schedule,
+			Comment:      it.Comment,
+			Disabled:     bool(it.Disable),
+			LastRunEnd:   epoch(it.LastRunEndtime),
+			LastRunState: it.LastRunState,
+			Running:      it.LastRunUPID != "" && it.LastRunState == "",
+			NextRun:      epoch(it.NextRun),
+		})
+		return nil
+	})
+}

@@ -1,0 +1,215 @@
+package collector
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"sync"
+	"time"
+
+	"proxmox_backup_exporter/proxmox"
+)
+
+type decoder = *json.Decoder
+
+// skipJSONValue ignores a value without decoding it into memory, for large
+// fields that the exporter does not use (a datastore's usage history).
+type skipJSONValue struct{}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (skipJSONValue) UnmarshalJSON([]byte) error { return nil }
+
+// pbsGroups aggregates every backup group of every namespace of every
+// datastore. Snapshot listings are streamed: memory grows with the number of
+// groups, not of snapshots.
+func (p *prober) pbsGroups(ctx context.Context, stores *storeList, out *PBSData) error {
+	list, err := stores.get(ctx)
+	var errs errList
+	errs.add(err)
+
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, s := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			namespaces, err := p.pbsNamespaces(ctx, s.Store)
+			errs.add(err)
+			var nsWG sync.WaitGroup
+			for _, ns := range namespaces {
+				nsWG.Add(1)
+				go func() {
+					defer nsWG.Done()
+					groups, err := p.pbsNamespaceGroups(ctx, s.Store, ns)
+					errs.add(err)
+					mu.Lock()
+					out.Groups = append(out.Groups, groups...)
+					mu.Unlock()
+				}()
+			}
+			nsWG.Wait()
+		}()
+	}
+	wg.Wait()
+	return errs.err()
+}
+
+// pbsNamespaces lists a datastore's namespaces, root included. When the
+// listing fails (an old server, or a token limited to some namespaces), the
+// root namespace is still collected and the error reported.
+func (p *prober) pbsNamespaces(ctx context.Context, store string) ([]string, error) {
+	var items []struct {
+		NS string `json:"ns"`
+	}
+	err := p.session.Get(ctx, "/admin/datastore/"+url.PathEscape(store)+"/namespace", nil, &items)
+	if err != nil {
+		return []string{""}, err
+	}
+	seen := make(map[string]bool, len(items)+1)
+	namespaces := []string{""}
+	seen[""] = true
+	for _, it := range items {
+		if !seen[it.NS] {
+			seen[it.NS] = true
+			namespaces = append(namespaces, it.NS)
+		}
+	}
+	return namespaces, nil
+}
+
+type groupKey struct{ backupType, backupID string }
+
+// pbsSnapshotItem is an item of GET /admin/datastore/{store}/snapshots.
+type pbsSnapshotItem struct {
+	BackupType   string         `json:"backup-type"`
+	BackupID     proxmox.String `json:"backup-id"`
+	BackupTime   proxmox.Int    `json:"backup-time"`
+	Size         *proxmox.Int   `json:"size"`
+	Protected    proxmox.Bool   `json:"protected"`
+	Verification *struct {
+		State string `json:"state"`
+		UPID  string `json:"upid"`
+	} `json:"verification"`
+	Files []pbsFile `json:"files"`
+}
+
+type pbsFile struct {
+	Filename  string `json:"filename"`
+	CryptMode string `json:"crypt-mode"`
+}
+
+// pbsNamespaceGroups reads one namespace's groups and snapshots and joins
+// them into groups.
+func (p *prober) pbsNamespaceGroups(ctx context.Context, store, ns string) ([]Group, error) {
+	base := "/admin/datastore/" + url.PathEscape(store)
+	var q url.Values
+	if ns != "" {
+		q = url.Values{"ns": {ns}}
+	}
+
+	var infoErr error
+	var infos []struct {
+		BackupType string         `json:"backup-type"`
+		BackupID   proxmox.String `json:"backup-id"`
+		Owner      string         `json:"owner"`
+		Comment    string         `json:"comment"`
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		infoErr = p.session.Get(ctx, base+"/groups", q, &infos)
+	}()
+
+	groups := make(map[groupKey]*Group)
+	var item pbsSnapshotItem
+	snapErr := p.session.Each(ctx, base+"/snapshots", q, func(dec decoder) error {
+		// Reuse the file slice, but never a stale field of a previous item.
+		files := item.Files[:cap(item.Files)]
+		clear(files)
+		item = pbsSnapshotItem{Files: files[:0]}
+		if err := dec.Decode(&item); err != nil {
+			return err
+		}
+		key := groupKey{item.BackupType, string(item.BackupID)}
+		g := groups[key]
+		if g == nil {
+			g = &Group{Datastore: store, Namespace: ns, BackupType: key.backupType, BackupID: key.backupID}
+			groups[key] = g
+		}
+		g.Snapshots++
+		// An unfinished or unreadable snapshot has no size: it is counted
+		// but is not a backup yet.
+		if item.Size == nil {
+			return nil
+		}
+		t := time.Unix(int64(item.BackupTime), 0)
+		if g.Last != nil && !t.After(g.Last.Time) {
+			return nil
+		}
+		if g.Last == nil {
+			g.Last = &Snapshot{}
+		}
+		*g.Last = Snapshot{
+			Time:      t,
+			Size:      nonNeg(*item.Size),
+			Protected: bool(item.Protected),
+			Encrypted: encrypted(item.Files),
+			Verify:    VerifyNone,
+		}
+		if v := item.Verification; v != nil {
+			switch v.State {
+			case VerifyOK, VerifyFailed:
+				g.Last.Verify = v.State
+			}
+			if st, err := pbsUPIDStart(v.UPID); err == nil {
+				g.Last.VerifyTime = st
+			}
+		}
+		return nil
+	})
+	wg.Wait()
+
+	// A listing cut short would give wrong counts and ages: report the
+	// error instead of half a namespace.
+	if snapErr != nil {
+		return nil, snapErr
+	}
+	// Owners and comments come from the group listing. A group that has
+	// no snapshot listed (all removed since) is still a group.
+	for _, in := range infos {
+		key := groupKey{in.BackupType, string(in.BackupID)}
+		g := groups[key]
+		if g == nil {
+			g = &Group{Datastore: store, Namespace: ns, BackupType: key.backupType, BackupID: key.backupID}
+			groups[key] = g
+		}
+		g.Owner, g.Comment = in.Owner, in.Comment
+	}
+	out := make([]Group, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, *g)
+	}
+	return out, infoErr
+}
+
+// encrypted decides a snapshot's encryption the way the PBS web interface
+// does: index.json.blob is never encrypted (it is only signed), files without
+// a crypt mode (client.log.blob) do not count, and the snapshot is encrypted
+// when every remaining file is.
+func encrypted(files []pbsFile) bool {
+	counted, enc := 0, 0
+	for _, f := range files {
+		if f.Filename == "index.json.blob" {
+			continue
+		}
+		switch f.CryptMode {
+		case "encrypt":
+			enc++
+			counted++
+		case "none", "sign-only", "mixed":
+			counted++
+		}
+	}
+	return counted > 0 && enc == counted
+}

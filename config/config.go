@@ -1,0 +1,331 @@
+// Package config loads and validates the exporter's configuration file.
+//
+// The file lists the Proxmox VE and Proxmox Backup Server targets that the
+// exporter may query. A /probe request names one of them; nothing in a request
+// can point the exporter, or the target's credentials, at another host.
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	promconfig "github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
+)
+
+// Target types.
+const (
+	TypePBS = "pbs"
+	TypePVE = "pve"
+)
+
+// Defaults applied to every target that does not set the field.
+var (
+	DefaultTimeout      = model.Duration(30 * time.Second)
+	DefaultTaskLookback = model.Duration(8 * 24 * time.Hour)
+	DefaultConcurrency  = 4
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Targets map[string]*Target `yaml:"targets"`
+}
+
+// Target is one Proxmox VE cluster or Proxmox Backup Server.
+type Target struct {
+	// Name is the key under `targets`, the NAME of /probe?target=NAME.
+	Name string `yaml:"-"`
+
+	Type            string               `yaml:"type"`
+	URL             string               `yaml:"url"`
+	TokenID         string               `yaml:"token_id"`
+	TokenSecret     promconfig.Secret    `yaml:"token_secret,omitempty"`
+	TokenSecretFile string               `yaml:"token_secret_file,omitempty"`
+	TLSConfig       promconfig.TLSConfig `yaml:"tls_config,omitempty"`
+	// Fingerprint pins the SHA-256 fingerprint of the server's certificate,
+	// written as Proxmox shows it (AA:BB:...). When set, it replaces the CA
+	// check: Proxmox hosts usually run with a self-signed certificate.
+	Fingerprint string `yaml:"fingerprint,omitempty"`
+	// Timeout bounds a probe of this target; the scrape timeout header can
+	// only shorten it.
+	Timeout model.Duration `yaml:"timeout,omitempty"`
+	// Concurrency bounds the API requests in flight to this target.
+	Concurrency int `yaml:"concurrency,omitempty"`
+
+	// Datastores limits a PBS target to these datastores (default: all).
+	Datastores []string `yaml:"datastores,omitempty"`
+	// TaskLookback bounds how far back a PVE target's vzdump tasks are read.
+	TaskLookback model.Duration `yaml:"task_lookback,omitempty"`
+
+	promconfig.ProxyConfig `yaml:",inline"`
+
+	baseURL     *url.URL
+	fingerprint []byte
+}
+
+// BaseURL is the parsed `url`, set by validation.
+func (t *Target) BaseURL() *url.URL {
+	u := *t.baseURL
+	return &u
+}
+
+// FingerprintBytes is the parsed `fingerprint`, or nil when none is pinned.
+func (t *Target) FingerprintBytes() []byte { return t.fingerprint }
+
+// ReadSecret returns the API token secret. A secret file is read at every
+// call so that a rotated token needs no restart. Errors name the file, never
+// its content.
+func (t *Target) ReadSecret() (string, error) {
+	if t.TokenSecretFile == "" {
+		return string(t.TokenSecret), nil
+	}
+	b, err := os.ReadFile(t.TokenSecretFile)
+	if err != nil {
+		return "", fmt.Errorf("target %q: token_secret_file: %w", t.Name, pathError(err))
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fmt.Errorf("target %q: token_secret_file %q is empty", t.Name, t.TokenSecretFile)
+	}
+	return s, nil
+}
+
+// pathError keeps the operating system's reason and the path, and drops
+// nothing else: *os.PathError never carries file content.
+func pathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("cannot read %q: %v", pe.Path, pe.Err)
+	}
+	return err
+}
+
+// TargetNames returns the configured target names, sorted.
+func (c *Config) TargetNames() []string {
+	names := make([]string, 0, len(c.Targets))
+	for n := range c.Targets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// LoadFile reads, parses and validates a configuration file.
+func LoadFile(filename string) (*Config, error) {
+	content, err := os.ReadFile(filename)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", pathError(err))
+	}
+	cfg, err := Parse(content)
+	if err != nil {
+		return nil, fmt.Errorf("config file %q: %w", filename, err)
+	}
+	return cfg, nil
+}
+
+// Parse parses and validates configuration text. Unknown keys are errors
+// that name the key, its line and the target it belongs to.
+func Parse(content []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(content, &root); err != nil {
+		return nil, err
+	}
+	idx := indexTargets(&root)
+	if err := idx.checkDurations(); err != nil {
+		return nil, err
+	}
+
+	cfg := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(content))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, idx.annotate(err)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// validate checks every target and collects all problems at once.
+func (c *Config) validate() error {
+	if len(c.Targets) == 0 {
+		return errors.New("no targets configured: add at least one under `targets`")
+	}
+	var errs []error
+	for _, name := range c.TargetNames() {
+		t := c.Targets[name]
+		if t == nil {
+			errs = append(errs, fmt.Errorf("target %q: empty definition", name))
+			continue
+		}
+		t.Name = name
+		if err := t.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var (
+	targetNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]*$`)
+	// USER@REALM!TOKENID, as both products write token ids.
+	tokenIDRE = regexp.MustCompile(`^[^\s@!:=]+@[A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]*$`)
+)
+
+func (t *Target) validate() error {
+	var errs []error
+	fail := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("target %q: %s: %s", t.Name, field, fmt.Sprintf(format, args...)))
+	}
+
+	if !targetNameRE.MatchString(t.Name) {
+		fail("name", "must start with a letter or digit and contain only letters, digits, '_', '.', ':' and '-'")
+	}
+
+	switch t.Type {
+	case TypePBS, TypePVE:
+	case "":
+		fail("type", "missing: set it to %q or %q", TypePBS, TypePVE)
+	default:
+		fail("type", "%q is not a target type: use %q or %q", t.Type, TypePBS, TypePVE)
+	}
+
+	if t.URL == "" {
+		fail("url", "missing: set it to the API address, e.g. https://pbs.example.com:8007")
+	} else if u, err := parseBaseURL(t.URL); err != nil {
+		fail("url", "%v", err)
+	} else {
+		t.baseURL = u
+	}
+
+	if t.TokenID == "" {
+		fail("token_id", "missing: set it to the API token id, USER@REALM!TOKENID")
+	} else if !tokenIDRE.MatchString(t.TokenID) {
+		fail("token_id", "%q is not an API token id of the form USER@REALM!TOKENID", t.TokenID)
+	}
+
+	switch {
+	case t.TokenSecret != "" && t.TokenSecretFile != "":
+		fail("token_secret", "token_secret and token_secret_file are mutually exclusive: set only one")
+	case t.TokenSecret == "" && t.TokenSecretFile == "":
+		fail("token_secret", "missing: set token_secret or token_secret_file")
+	case t.TokenSecretFile != "":
+		if _, err := t.ReadSecret(); err != nil {
+			// ReadSecret already names the target and field.
+			errs = append(errs, err)
+		}
+	}
+
+	if t.Fingerprint != "" {
+		fp, err := ParseFingerprint(t.Fingerprint)
+		if err != nil {
+			fail("fingerprint", "%v", err)
+		}
+		t.fingerprint = fp
+	}
+
+	if t.Timeout < 0 {
+		fail("timeout", "must not be negative")
+	} else if t.Timeout == 0 {
+		t.Timeout = DefaultTimeout
+	}
+	if t.Concurrency < 0 {
+		fail("concurrency", "must not be negative")
+	} else if t.Concurrency == 0 {
+		t.Concurrency = DefaultConcurrency
+	}
+
+	if t.Type == TypePVE && len(t.Datastores) > 0 {
+		fail("datastores", "only applies to pbs targets")
+	}
+	for i, d := range t.Datastores {
+		if strings.TrimSpace(d) == "" {
+			fail("datastores", "entry %d is empty", i+1)
+		}
+	}
+	if t.Type == TypePBS && t.TaskLookback != 0 {
+		fail("task_lookback", "only applies to pve targets")
+	}
+	if t.TaskLookback < 0 {
+		fail("task_lookback", "must not be negative")
+	} else if t.TaskLookback == 0 && t.Type == TypePVE {
+		t.TaskLookback = DefaultTaskLookback
+	}
+
+	if err := t.TLSConfig.Validate(); err != nil {
+		fail("tls_config", "%v", err)
+	}
+	if err := t.ProxyConfig.Validate(); err != nil {
+		fail("proxy_url", "%v", err)
+	}
+	return errors.Join(errs...)
+}
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("cannot parse %q: %v", raw, unwrapURLError(err))
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return nil, fmt.Errorf("%q: scheme must be https or http", raw)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("%q has no host", raw)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%q must not hold user information: use token_id and token_secret", u.Redacted())
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("%q must not have a query or fragment", raw)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%q: port %q is out of range", raw, p)
+		}
+	}
+	// The API lives under /api2/json; accept it written out or not.
+	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/api2/json")
+	u.RawPath = ""
+	return u, nil
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// ParseFingerprint parses a SHA-256 certificate fingerprint written as 32
+// hex bytes, with or without colons, in either case.
+func ParseFingerprint(s string) ([]byte, error) {
+	hexs := strings.ReplaceAll(strings.TrimSpace(s), ":", "")
+	b, err := hex.DecodeString(hexs)
+	if err != nil || len(b) != sha256.Size {
+		return nil, fmt.Errorf("%q is not a SHA-256 fingerprint: want 32 hex bytes such as AA:BB:...:FF", s)
+	}
+	return b, nil
+}
+
+// FormatFingerprint writes a fingerprint the way Proxmox shows it.
+func FormatFingerprint(b []byte) string {
+	parts := make([]string, len(b))
+	for i, c := range b {
+		parts[i] = fmt.Sprintf("%02X", c)
+	}
+	return strings.Join(parts, ":")
+}

@@ -1,0 +1,234 @@
+// Package exporter serves the exporter's HTTP surface: /probe for one
+// configured target, the exporter's own /metrics, /config, reloads, health
+// checks and the landing page.
+package exporter
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"gopkg.in/yaml.v3"
+
+	"proxmox_backup_exporter/config"
+	"proxmox_backup_exporter/proxmox"
+)
+
+// Options configure an Exporter.
+type Options struct {
+	ConfigFile string
+	Logger     *slog.Logger
+	// TimeoutOffset is subtracted from Prometheus' scrape timeout header.
+	TimeoutOffset time.Duration
+	// Registry receives the exporter's own metrics (served on /metrics).
+	Registry prometheus.Registerer
+	// Now is the clock of probes; tests fix it. Default: time.Now.
+	Now func() time.Time
+}
+
+// Exporter holds the current configuration and one API client per target.
+type Exporter struct {
+	opts   Options
+	logger *slog.Logger
+
+	mu      sync.RWMutex
+	cfg     *config.Config
+	clients map[string]*proxmox.Client
+	landing http.Handler
+
+	reloadSuccess   prometheus.Gauge
+	reloadTimestamp prometheus.Gauge
+	probes          *prometheus.CounterVec
+	probeDuration   *prometheus.HistogramVec
+}
+
+// New loads the configuration file and builds the exporter. It fails when
+// the first load fails; later reloads keep the old configuration instead.
+func New(opts Options) (*Exporter, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	e := &Exporter{
+		opts:   opts,
+		logger: opts.Logger,
+		reloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "proxmox_backup_exporter_config_last_reload_successful",
+			Help: "1 if the last configuration load succeeded, 0 if it failed.",
+		}),
+		reloadTimestamp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "proxmox_backup_exporter_config_last_reload_success_timestamp_seconds",
+			Help: "When the configuration was last loaded successfully.",
+		}),
+		probes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "proxmox_backup_exporter_probes_total",
+			Help: "Probes by target and outcome: success when the target was up and every collector succeeded, failure otherwise.",
+		}, []string{"target", "outcome"}),
+		probeDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "proxmox_backup_exporter_probe_duration_seconds",
+			Help:    "How long probes took, by target.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 20, 30, 60},
+		}, []string{"target"}),
+	}
+	for _, c := range []prometheus.Collector{e.reloadSuccess, e.reloadTimestamp, e.probes, e.probeDuration} {
+		if err := opts.Registry.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.Reload(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Reload reads the configuration file again. On failure the running
+// configuration stays in place and the error is returned and logged.
+func (e *Exporter) Reload() error {
+	cfg, err := config.LoadFile(e.opts.ConfigFile)
+	if err == nil {
+		var clients map[string]*proxmox.Client
+		clients, err = buildClients(cfg)
+		if err == nil {
+			var landing http.Handler
+			landing, err = landingPage(cfg)
+			if err == nil {
+				e.mu.Lock()
+				e.cfg, e.clients, e.landing = cfg, clients, landing
+				e.mu.Unlock()
+				e.reloadSuccess.Set(1)
+				e.reloadTimestamp.SetToCurrentTime()
+				e.logger.Info("Loaded configuration", "file", e.opts.ConfigFile, "targets", len(cfg.Targets))
+				return nil
+			}
+		}
+	}
+	e.reloadSuccess.Set(0)
+	e.logger.Error("Failed to load configuration; keeping the previous one", "file", e.opts.ConfigFile, "err", err)
+	return err
+}
+
+func buildClients(cfg *config.Config) (map[string]*proxmox.Client, error) {
+	clients := make(map[string]*proxmox.Client, len(cfg.Targets))
+	var errs []error
+	for _, name := range cfg.TargetNames() {
+		c, err := proxmox.New(cfg.Targets[name])
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		clients[name] = c
+	}
+	return clients, errors.Join(errs...)
+}
+
+// current returns the configuration and clients in force.
+func (e *Exporter) current() (*config.Config, map[string]*proxmox.Client) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.cfg, e.clients
+}
+
+// Handler returns the exporter's routes. metrics serves /metrics.
+func (e *Exporter) Handler(metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", metrics)
+	mux.HandleFunc("/probe", e.serveProbe)
+	mux.HandleFunc("/config", e.serveConfig)
+	mux.HandleFunc("/-/reload", e.serveReload)
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "Healthy.")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "Ready.")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		e.mu.RLock()
+		landing := e.landing
+		e.mu.RUnlock()
+		landing.ServeHTTP(w, r)
+	})
+	return mux
+}
+
+func (e *Exporter) serveConfig(w http.ResponseWriter, r *http.Request) {
+	if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
+		return
+	}
+	cfg, _ := e.current()
+	// config.Secret marshals as <secret>.
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		http.Error(w, "cannot marshal the configuration: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write(out)
+}
+
+func (e *Exporter) serveReload(w http.ResponseWriter, r *http.Request) {
+	if !allowMethods(w, r, http.MethodPost, http.MethodPut) {
+		return
+	}
+	if err := e.Reload(); err != nil {
+		http.Error(w, "failed to reload the configuration: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "Configuration reloaded.")
+}
+
+func allowMethods(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m {
+			return true
+		}
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	http.Error(w, fmt.Sprintf("method %s not allowed: use %s", r.Method, strings.Join(methods, " or ")), http.StatusMethodNotAllowed)
+	return false
+}
+
+func landingPage(cfg *config.Config) (http.Handler, error) {
+	links := []web.LandingLinks{
+		{Address: "metrics", Text: "Metrics", Description: "the exporter's own metrics"},
+		{Address: "config", Text: "Configuration", Description: "the loaded configuration, secrets hidden"},
+	}
+	for _, name := range cfg.TargetNames() {
+		t := cfg.Targets[name]
+		links = append(links, web.LandingLinks{
+			Address:     "probe?target=" + name,
+			Text:        "Probe " + name,
+			Description: fmt.Sprintf("%s target %s", strings.ToUpper(t.Type), t.BaseURL().Host),
+		})
+	}
+	return web.NewLandingPage(web.LandingConfig{
+		Name:        "Proxmox Backup Exporter",
+		Description: "Are all Proxmox guests really backed up? Backup state of Proxmox VE guests and Proxmox Backup Server groups, for Prometheus.",
+		Version:     version.Info(),
+		Links:       links,
+		Profiling:   "false",
+	})
+}
+
+// metricsHandler serves a registry like /metrics does.
+func metricsHandler(reg *prometheus.Registry, logger *slog.Logger) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+}

@@ -1,0 +1,105 @@
+// Command proxmox_backup_exporter exports the backup state of Proxmox VE
+// guests and Proxmox Backup Server groups to Prometheus.
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"proxmox_backup_exporter/config"
+	"proxmox_backup_exporter/exporter"
+)
+
+const (
+	exporterName = "proxmox_backup_exporter"
+	// defaultAddress is the exporter's own port: neither the PVE exporter's
+	// 9221 nor the PBS exporter's 10019.
+	defaultAddress = ":10049"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	app := kingpin.New(exporterName, "Exports the backup state of Proxmox VE guests and Proxmox Backup Server groups to Prometheus.")
+	var (
+		configFile    = app.Flag("config.file", "Configuration file.").Default("proxmox_backup_exporter.yml").String()
+		configCheck   = app.Flag("config.check", "Validate the configuration file, print the result and exit (0 valid, 1 invalid).").Bool()
+		timeoutOffset = app.Flag("timeout-offset", "Subtracted from Prometheus' scrape timeout to leave time for the response.").Default("0.5s").Duration()
+		toolkitFlags  = kingpinflag.AddFlags(app, defaultAddress)
+	)
+	promslogConfig := &promslog.Config{}
+	flag.AddFlags(app, promslogConfig)
+	app.Version(version.Print(exporterName))
+	app.HelpFlag.Short('h')
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", exporterName, err)
+		return 2
+	}
+	logger := promslog.New(promslogConfig)
+
+	if *configCheck {
+		if _, err := config.LoadFile(*configFile); err != nil {
+			fmt.Fprintf(os.Stderr, "%s is not valid:\n%v\n", *configFile, err)
+			return 1
+		}
+		fmt.Printf("%s is valid.\n", *configFile)
+		return 0
+	}
+
+	logger.Info("Starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		versioncollector.NewCollector("proxmox_backup_exporter"),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	exp, err := exporter.New(exporter.Options{
+		ConfigFile:    *configFile,
+		Logger:        logger,
+		TimeoutOffset: *timeoutOffset,
+		Registry:      reg,
+	})
+	if err != nil {
+		logger.Error("Cannot start without a valid configuration", "err", err)
+		return 1
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			_ = exp.Reload() // logged; the old configuration stays on failure
+		}
+	}()
+
+	srv := &http.Server{
+		Handler: exp.Handler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError),
+		})),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	if err := web.ListenAndServe(srv, toolkitFlags, logger); err != nil {
+		logger.Error("HTTP server failed", "err", err)
+		return 1
+	}
+	return 0
+}

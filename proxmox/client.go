@@ -1,0 +1,281 @@
+// Package proxmox is a small read-only client for the Proxmox VE and Proxmox
+// Backup Server REST APIs, made for scrape-time use: one reusable HTTP client
+// per target, bounded concurrency, streaming decoding of large listings, and
+// errors that name the target, endpoint and what to do about them.
+package proxmox
+
+import (
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	promconfig "github.com/prometheus/common/config"
+	"github.com/prometheus/common/version"
+
+	"proxmox_backup_exporter/config"
+)
+
+// Product is the kind of Proxmox server behind a target.
+type Product string
+
+// The two products.
+const (
+	PVE Product = config.TypePVE
+	PBS Product = config.TypePBS
+)
+
+// Client talks to one configured target. It is safe for concurrent use and is
+// meant to live as long as the configuration it was built from, so that
+// connections are kept alive across scrapes.
+type Client struct {
+	target  string
+	product Product
+	base    *url.URL
+	tokenID string
+	hc      *http.Client
+	sem     chan struct{}
+}
+
+// New builds the client of a validated target.
+func New(t *config.Target) (*Client, error) {
+	httpCfg := promconfig.HTTPClientConfig{
+		TLSConfig:       t.TLSConfig,
+		ProxyConfig:     t.ProxyConfig,
+		FollowRedirects: false, // credentials never follow a redirect
+		EnableHTTP2:     true,
+	}
+	opts := []promconfig.HTTPClientOption{
+		promconfig.WithUserAgent("proxmox_backup_exporter/" + version.Version),
+		promconfig.WithIdleConnTimeout(90 * time.Second),
+	}
+	if fp := t.FingerprintBytes(); fp != nil {
+		opts = append(opts, promconfig.WithNewTLSConfigFunc(pinnedTLSConfig(fp)))
+	}
+	hc, err := promconfig.NewClientFromConfig(httpCfg, "proxmox_"+t.Name, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("target %q: http client: %w", t.Name, err)
+	}
+	return &Client{
+		target:  t.Name,
+		product: Product(t.Type),
+		base:    t.BaseURL(),
+		tokenID: t.TokenID,
+		hc:      hc,
+		sem:     make(chan struct{}, t.Concurrency),
+	}, nil
+}
+
+// pinnedTLSConfig accepts exactly the server certificate with the given
+// SHA-256 fingerprint, the way Proxmox's own clients pin a self-signed
+// certificate. The CA chain is not consulted.
+func pinnedTLSConfig(want []byte) promconfig.NewTLSConfigFunc {
+	return func(ctx context.Context, cfg *promconfig.TLSConfig, o ...promconfig.TLSConfigOption) (*tls.Config, error) {
+		tc, err := promconfig.NewTLSConfigWithContext(ctx, cfg, o...)
+		if err != nil {
+			return nil, err
+		}
+		tc.InsecureSkipVerify = true // replaced by the check below
+		tc.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("server sent no certificate")
+			}
+			got := sha256.Sum256(cs.PeerCertificates[0].Raw)
+			if subtle.ConstantTimeCompare(got[:], want) != 1 {
+				return fmt.Errorf("certificate fingerprint %s does not match the configured fingerprint", config.FormatFingerprint(got[:]))
+			}
+			return nil
+		}
+		return tc, nil
+	}
+}
+
+// Target is the configured name of the client's target.
+func (c *Client) Target() string { return c.target }
+
+// Product is the client's product.
+func (c *Client) Product() Product { return c.product }
+
+// Session binds a secret to the client for one probe. The secret is read
+// once per probe (the file may have been rotated) and never logged.
+func (c *Client) Session(secret string) *Session {
+	var auth string
+	if c.product == PBS {
+		auth = "PBSAPIToken=" + c.tokenID + ":" + secret
+	} else {
+		auth = "PVEAPIToken=" + c.tokenID + "=" + secret
+	}
+	return &Session{c: c, auth: auth}
+}
+
+// Session issues authenticated requests for one probe.
+type Session struct {
+	c    *Client
+	auth string
+}
+
+// Target is the configured name of the session's target.
+func (s *Session) Target() string { return s.c.target }
+
+// Product is the session's product.
+func (s *Session) Product() Product { return s.c.product }
+
+// Get fetches path (relative to /api2/json) and decodes the envelope's data
+// into v.
+func (s *Session) Get(ctx context.Context, path string, query url.Values, v any) error {
+	return s.do(ctx, path, query, func(dec *json.Decoder) error {
+		return decodeData(dec, func(dec *json.Decoder) error { return dec.Decode(v) })
+	})
+}
+
+// Each streams the array in the envelope's data: it calls fn once per
+// element, with the decoder positioned at the element. fn must consume
+// exactly one JSON value (for example with dec.Decode). Memory stays bounded
+// by one element, whatever the length of the listing. A null data is an
+// empty listing.
+func (s *Session) Each(ctx context.Context, path string, query url.Values, fn func(dec *json.Decoder) error) error {
+	return s.do(ctx, path, query, func(dec *json.Decoder) error {
+		return decodeData(dec, func(dec *json.Decoder) error { return eachElement(dec, fn) })
+	})
+}
+
+func (s *Session) do(ctx context.Context, path string, query url.Values, decode func(*json.Decoder) error) error {
+	endpoint := path
+	u := s.c.base.JoinPath("api2", "json", path)
+	if len(query) > 0 {
+		u.RawQuery = query.Encode()
+		endpoint += "?" + u.RawQuery
+	}
+
+	select {
+	case s.c.sem <- struct{}{}:
+		defer func() { <-s.c.sem }()
+	case <-ctx.Done():
+		return s.fail(endpoint, 0, fmt.Errorf("waiting for a free connection slot: %w", context.Cause(ctx)))
+	}
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return s.fail(endpoint, 0, err)
+	}
+	req.Header.Set("Authorization", s.auth)
+	req.Header.Set("Accept", "application/json")
+	// Ask for what each server offers: PVE gzips large responses, PBS only
+	// deflates.
+	if s.c.product == PBS {
+		req.Header.Set("Accept-Encoding", "deflate")
+	} else {
+		req.Header.Set("Accept-Encoding", "gzip")
+	}
+
+	resp, err := s.c.hc.Do(req)
+	if err != nil {
+		return s.fail(endpoint, 0, cleanTransportError(err))
+	}
+	defer func() {
+		// Drain a little so that the connection can be reused, then close.
+		_, _ = io.CopyN(io.Discard, resp.Body, 4096)
+		resp.Body.Close()
+	}()
+
+	body, err := decodedBody(resp)
+	if err != nil {
+		return s.fail(endpoint, resp.StatusCode, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		msg := errorMessage(body)
+		return s.fail(endpoint, resp.StatusCode, errors.New(msg))
+	}
+	dec := json.NewDecoder(body)
+	dec.UseNumber()
+	if err := decode(dec); err != nil {
+		if ctxErr := context.Cause(ctx); ctxErr != nil && ctx.Err() != nil {
+			err = fmt.Errorf("%w (while reading the response: %v)", ctxErr, err)
+		}
+		return s.fail(endpoint, resp.StatusCode, fmt.Errorf("bad response body: %w", err))
+	}
+	return nil
+}
+
+func decodedBody(resp *http.Response) (io.Reader, error) {
+	switch strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))) {
+	case "", "identity":
+		return resp.Body, nil
+	case "gzip":
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("bad gzip response: %w", err)
+		}
+		return zr, nil
+	case "deflate":
+		return flateReader(resp.Body), nil
+	default:
+		return nil, fmt.Errorf("unsupported Content-Encoding %q", resp.Header.Get("Content-Encoding"))
+	}
+}
+
+// flateReader reads an HTTP "deflate" body. The standard says zlib framing;
+// PBS sends it that way, but some servers send raw deflate, so both are
+// accepted.
+func flateReader(r io.Reader) io.Reader {
+	br := bufio.NewReader(r)
+	hdr, _ := br.Peek(2)
+	if len(hdr) == 2 && hdr[0]&0x0f == 8 && (uint16(hdr[0])<<8|uint16(hdr[1]))%31 == 0 {
+		if zr, err := zlib.NewReader(br); err == nil {
+			return zr
+		}
+	}
+	return flate.NewReader(br)
+}
+
+// errorMessage extracts the "message" of a Proxmox error body, or a short
+// excerpt of whatever the body was.
+func errorMessage(body io.Reader) string {
+	b, _ := io.ReadAll(io.LimitReader(body, 8192))
+	var e struct {
+		Message string            `json:"message"`
+		Errors  map[string]string `json:"errors"`
+	}
+	if json.Unmarshal(b, &e) == nil && e.Message != "" {
+		msg := strings.TrimSpace(e.Message)
+		for k, v := range e.Errors {
+			msg += fmt.Sprintf("; %s: %s", k, strings.TrimSpace(v))
+		}
+		return msg
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) > 200 {
+		b = append(b[:200], "..."...)
+	}
+	if len(b) == 0 {
+		return "empty response body"
+	}
+	return strings.ToValidUTF8(string(b), "?")
+}
+
+// cleanTransportError drops the URL from url.Error: the message already
+// names the endpoint, and a URL could one day carry something private.
+func cleanTransportError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func (s *Session) fail(endpoint string, status int, err error) error {
+	return &Error{Target: s.c.target, Product: s.c.product, Endpoint: endpoint, Status: status, Err: err}
+}
