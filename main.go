@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+	_ "time/tzdata" // node time zones must load in minimal containers too
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,15 +44,28 @@ func run(args []string) int {
 		configFile    = app.Flag("config.file", "Configuration file.").Default("proxmox_backup_exporter.yml").String()
 		configCheck   = app.Flag("config.check", "Validate the configuration file, print the result and exit (0 valid, 1 invalid).").Bool()
 		timeoutOffset = app.Flag("timeout-offset", "Subtracted from Prometheus' scrape timeout to leave time for the response.").Default("0.5s").Duration()
+		noStatusPage  = app.Flag("web.disable-status-page", "Turn off the /status page and /status.json.").Bool()
 		toolkitFlags  = kingpinflag.AddFlags(app, defaultAddress)
 	)
+	serveCmd := app.Command("serve", "Run the exporter (the default).").Default()
+	hashCmd := app.Command("hash-password", "Read a password from standard input and print its bcrypt hash for the web config's basic_auth_users.")
 	promslogConfig := &promslog.Config{}
 	flag.AddFlags(app, promslogConfig)
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
-	if _, err := app.Parse(args); err != nil {
+	cmd, err := app.Parse(args)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", exporterName, err)
 		return 2
+	}
+	switch cmd {
+	case hashCmd.FullCommand():
+		if err := hashPassword(os.Stdin, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintf(os.Stderr, "%s hash-password: %v\n", exporterName, err)
+			return 1
+		}
+		return 0
+	case serveCmd.FullCommand():
 	}
 	logger := promslog.New(promslogConfig)
 
@@ -73,10 +87,11 @@ func run(args []string) int {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	exp, err := exporter.New(exporter.Options{
-		ConfigFile:    *configFile,
-		Logger:        logger,
-		TimeoutOffset: *timeoutOffset,
-		Registry:      reg,
+		ConfigFile:        *configFile,
+		Logger:            logger,
+		TimeoutOffset:     *timeoutOffset,
+		Registry:          reg,
+		DisableStatusPage: *noStatusPage,
 	})
 	if err != nil {
 		logger.Error("Cannot start without a valid configuration", "err", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"proxmox_backup_exporter/proxmox"
+	"proxmox_backup_exporter/proxmox/tasklog"
 )
 
 type decoder = *json.Decoder
@@ -162,8 +163,8 @@ func (p *prober) pbsNamespaceGroups(ctx context.Context, store, ns string) ([]Gr
 			case VerifyOK, VerifyFailed:
 				g.Last.Verify = v.State
 			}
-			if st, err := pbsUPIDStart(v.UPID); err == nil {
-				g.Last.VerifyTime = st
+			if u, err := tasklog.ParsePBSUPID(v.UPID); err == nil {
+				g.Last.VerifyTime = u.StartTime
 			}
 		}
 		return nil

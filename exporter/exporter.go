@@ -32,6 +32,8 @@ type Options struct {
 	Registry prometheus.Registerer
 	// Now is the clock of probes; tests fix it. Default: time.Now.
 	Now func() time.Time
+	// DisableStatusPage turns /status and /status.json off.
+	DisableStatusPage bool
 }
 
 // Exporter holds the current configuration and one API client per target.
@@ -103,7 +105,7 @@ func (e *Exporter) Reload() error {
 		clients, err = buildClients(cfg)
 		if err == nil {
 			var landing http.Handler
-			landing, err = landingPage(cfg)
+			landing, err = landingPage(cfg, !e.opts.DisableStatusPage)
 			if err == nil {
 				e.mu.Lock()
 				e.cfg, e.clients, e.landing = cfg, clients, landing
@@ -148,6 +150,11 @@ func (e *Exporter) Handler(metrics http.Handler) http.Handler {
 	mux.HandleFunc("/probe", e.serveProbe)
 	mux.HandleFunc("/config", e.serveConfig)
 	mux.HandleFunc("/-/reload", e.serveReload)
+	if !e.opts.DisableStatusPage {
+		mux.HandleFunc("/status", e.serveStatus)
+		mux.HandleFunc("/status.json", e.serveStatus)
+		mux.Handle("/static/", e.serveStatic())
+	}
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "Healthy.")
@@ -203,11 +210,15 @@ func allowMethods(w http.ResponseWriter, r *http.Request, methods ...string) boo
 	return false
 }
 
-func landingPage(cfg *config.Config) (http.Handler, error) {
-	links := []web.LandingLinks{
+func landingPage(cfg *config.Config, status bool) (http.Handler, error) {
+	var links []web.LandingLinks
+	if status {
+		links = append(links, web.LandingLinks{Address: "status", Text: "Backup status", Description: "every guest and backup group, problems first (also as status.json)"})
+	}
+	links = append(links, []web.LandingLinks{
 		{Address: "metrics", Text: "Metrics", Description: "the exporter's own metrics"},
 		{Address: "config", Text: "Configuration", Description: "the loaded configuration, secrets hidden"},
-	}
+	}...)
 	for _, name := range cfg.TargetNames() {
 		t := cfg.Targets[name]
 		links = append(links, web.LandingLinks{

@@ -3,6 +3,7 @@ package simulator
 import (
 	"bytes"
 	"compress/gzip"
+	"compress/zlib"
 	"net/http"
 	"strings"
 )
@@ -31,12 +32,18 @@ func acceptsEncoding(r *http.Request, enc string) bool {
 	return false
 }
 
-// gzipWriter holds back the first KiB to decide whether to compress.
+// gzipWriter holds back the first KiB to decide whether to compress, with
+// gzip or, for PBS, zlib-framed deflate.
 type gzipWriter struct {
 	http.ResponseWriter
-	status  int
-	buf     bytes.Buffer
-	zw      *gzip.Writer
+	status int
+	buf    bytes.Buffer
+	zw     interface {
+		Write([]byte) (int, error)
+		Flush() error
+		Close() error
+	}
+	deflate bool
 	decided bool
 }
 
@@ -60,11 +67,16 @@ func (g *gzipWriter) decide(compress bool) {
 	g.decided = true
 	h := g.ResponseWriter.Header()
 	if compress {
-		h.Set("Content-Encoding", "gzip")
+		if g.deflate {
+			h.Set("Content-Encoding", "deflate")
+			g.zw = zlib.NewWriter(g.ResponseWriter)
+		} else {
+			h.Set("Content-Encoding", "gzip")
+			g.zw = gzip.NewWriter(g.ResponseWriter)
+		}
 		h.Add("Vary", "Accept-Encoding")
 		h.Del("Content-Length")
 		g.ResponseWriter.WriteHeader(g.status)
-		g.zw = gzip.NewWriter(g.ResponseWriter)
 		_, _ = g.zw.Write(g.buf.Bytes())
 	} else {
 		g.ResponseWriter.WriteHeader(g.status)
@@ -93,4 +105,18 @@ func (g *gzipWriter) close() {
 	if g.zw != nil {
 		_ = g.zw.Close()
 	}
+}
+
+// deflateOver1K compresses responses larger than 1 KiB with zlib-framed
+// deflate for clients that accept it: PBS offers deflate, not gzip.
+func deflateOver1K(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !acceptsEncoding(r, "deflate") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		cw := &gzipWriter{ResponseWriter: w, status: http.StatusOK, deflate: true}
+		defer cw.close()
+		next.ServeHTTP(cw, r)
+	})
 }

@@ -1,0 +1,163 @@
+package collector
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"proxmox_backup_exporter/proxmox"
+	"proxmox_backup_exporter/proxmox/tasklog"
+)
+
+// guestBackups aggregates one guest's backup volumes while they stream by.
+type guestBackups struct {
+	count      int
+	last       *GuestBackup
+	perStorage map[string]time.Time
+}
+
+type storageKey struct{ name, node string } // node is "" for a shared storage
+
+type storageCount struct {
+	backups int
+	bytes   uint64
+}
+
+// contentItem is an item of GET /nodes/{node}/storage/{storage}/content.
+type contentItem struct {
+	VolID        string         `json:"volid"`
+	VMID         *proxmox.Int   `json:"vmid"`
+	CTime        proxmox.Int    `json:"ctime"`
+	Size         *proxmox.Int   `json:"size"`
+	ApproxSize   *proxmox.Int   `json:"approximate-size"`
+	Format       string         `json:"format"`
+	Content      string         `json:"content"`
+	Protected    proxmox.Bool   `json:"protected"`
+	Encrypted    proxmox.String `json:"encrypted"`
+	Verification *struct {
+		State string `json:"state"`
+		UPID  string `json:"upid"`
+	} `json:"verification"`
+}
+
+// collectBackups streams the backup listing of every backup storage once
+// (a shared storage from one node) and keeps per-guest aggregates only.
+func (v *pveView) collectBackups(ctx context.Context, out *PVEData) error {
+	storages, err := v.storages.get(ctx, v.fetchStorages)
+	var errs errList
+	errs.add(err)
+	plan, err := readPlan(storages, v.p.target.Name)
+	errs.add(err)
+
+	var mu sync.Mutex
+	aggs := map[int]*guestBackups{}
+	counts := map[storageKey]*storageCount{}
+	var wg sync.WaitGroup
+	for _, s := range plan {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := map[int]*guestBackups{}
+			var cnt storageCount
+			err := v.listBackups(ctx, s, local, &cnt)
+			if err != nil {
+				// A listing cut short would undercount: keep none of it.
+				errs.add(err)
+				return
+			}
+			key := storageKey{name: s.Name, node: s.Node}
+			if s.Shared {
+				key.node = ""
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			counts[key] = &cnt
+			for vmid, a := range local {
+				mergeGuestBackups(aggs, vmid, a)
+			}
+		}()
+	}
+	wg.Wait()
+	out.backups, out.storeCount = aggs, counts
+	return errs.err()
+}
+
+func mergeGuestBackups(dst map[int]*guestBackups, vmid int, a *guestBackups) {
+	d := dst[vmid]
+	if d == nil {
+		dst[vmid] = a
+		return
+	}
+	d.count += a.count
+	if a.last != nil && (d.last == nil || a.last.Time.After(d.last.Time)) {
+		d.last = a.last
+	}
+	for st, t := range a.perStorage {
+		if t.After(d.perStorage[st]) {
+			d.perStorage[st] = t
+		}
+	}
+}
+
+func (v *pveView) listBackups(ctx context.Context, s nodeStorage, aggs map[int]*guestBackups, cnt *storageCount) error {
+	path := "/nodes/" + url.PathEscape(s.Node) + "/storage/" + url.PathEscape(s.Name) + "/content"
+	var it contentItem
+	return v.p.session.Each(ctx, path, url.Values{"content": {"backup"}}, func(dec decoder) error {
+		it = contentItem{}
+		if err := dec.Decode(&it); err != nil {
+			return err
+		}
+		if it.Content != "" && it.Content != "backup" {
+			return nil
+		}
+		size, hasSize := uint64(0), false
+		switch {
+		case it.Size != nil:
+			size, hasSize = nonNeg(*it.Size), true
+		case it.ApproxSize != nil:
+			size, hasSize = nonNeg(*it.ApproxSize), true
+		}
+		cnt.backups++
+		cnt.bytes += size
+		// Backups without a guest id in their name cannot be attributed.
+		if it.VMID == nil || *it.VMID <= 0 {
+			return nil
+		}
+		vmid := int(*it.VMID)
+		a := aggs[vmid]
+		if a == nil {
+			a = &guestBackups{perStorage: map[string]time.Time{}}
+			aggs[vmid] = a
+		}
+		a.count++
+		// PVE shows a PBS snapshot that has no size yet (in progress or
+		// unreadable) with size 1: it is not a finished backup.
+		if strings.HasPrefix(it.Format, "pbs-") && hasSize && size <= 1 {
+			return nil
+		}
+		t := time.Unix(int64(it.CTime), 0)
+		if t.After(a.perStorage[s.Name]) {
+			a.perStorage[s.Name] = t
+		}
+		if a.last != nil && !t.After(a.last.Time) {
+			return nil
+		}
+		b := &GuestBackup{
+			VolID: it.VolID, Storage: s.Name, Time: t, Size: size, HasSize: hasSize,
+			Verify: VerifyNone, Protected: bool(it.Protected),
+			Encrypted: it.Encrypted != "" && it.Encrypted != "0",
+		}
+		if vr := it.Verification; vr != nil {
+			if vr.State == VerifyOK || vr.State == VerifyFailed {
+				b.Verify = vr.State
+			}
+			if u, err := tasklog.ParsePBSUPID(vr.UPID); err == nil {
+				b.VerifyTime = u.StartTime
+			}
+		}
+		a.last = b
+		return nil
+	})
+}

@@ -1,0 +1,140 @@
+package collector
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"strings"
+
+	"proxmox_backup_exporter/proxmox"
+)
+
+// backupJobItem is an item of GET /cluster/backup.
+type backupJobItem struct {
+	ID       string         `json:"id"`
+	Type     string         `json:"type"`
+	Schedule string         `json:"schedule"`
+	NextRun  *proxmox.Int   `json:"next-run"`
+	Enabled  *proxmox.Bool  `json:"enabled"`
+	Storage  string         `json:"storage"`
+	Mode     string         `json:"mode"`
+	VMID     proxmox.String `json:"vmid"`
+	Pool     string         `json:"pool"`
+	All      proxmox.Bool   `json:"all"`
+	Exclude  proxmox.String `json:"exclude"`
+	Node     string         `json:"node"`
+	Comment  string         `json:"comment"`
+	// Jobs written before calendar schedules existed.
+	StartTime string `json:"starttime"`
+	DOW       string `json:"dow"`
+}
+
+// jobSelection is a job's guest selection, with Proxmox's precedence:
+// pool, then a vmid list, then all minus exclude; then the node pin.
+type jobSelection struct {
+	pool    string
+	vmids   map[int]bool
+	all     bool
+	exclude map[int]bool
+	node    string
+}
+
+func (s *jobSelection) selects(g *Guest) bool {
+	var in bool
+	switch {
+	case s.pool != "":
+		in = g.Pool == s.pool
+	case len(s.vmids) > 0:
+		in = s.vmids[g.VMID]
+	case s.all:
+		in = !s.exclude[g.VMID]
+	}
+	return in && (s.node == "" || g.Node == s.node)
+}
+
+// String describes the selection for the job_info metric.
+func (s *jobSelection) String() string {
+	var b strings.Builder
+	switch {
+	case s.pool != "":
+		b.WriteString("pool=" + s.pool)
+	case len(s.vmids) > 0:
+		b.WriteString("vmid=" + joinIDs(s.vmids))
+	case s.all:
+		b.WriteString("all")
+		if len(s.exclude) > 0 {
+			b.WriteString(" exclude=" + joinIDs(s.exclude))
+		}
+	default:
+		b.WriteString("none")
+	}
+	if s.node != "" {
+		b.WriteString(" node=" + s.node)
+	}
+	return b.String()
+}
+
+func joinIDs(ids map[int]bool) string {
+	list := make([]int, 0, len(ids))
+	for id := range ids {
+		list = append(list, id)
+	}
+	sort.Ints(list)
+	parts := make([]string, len(list))
+	for i, id := range list {
+		parts[i] = strconv.Itoa(id)
+	}
+	return strings.Join(parts, ",")
+}
+
+// parseIDList reads PVE's vmid lists: comma-, semicolon- or space-separated,
+// unordered. Entries that are not ids are ignored.
+func parseIDList(s string) map[int]bool {
+	ids := map[int]bool{}
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\t' }) {
+		if id, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && id > 0 {
+			ids[id] = true
+		}
+	}
+	return ids
+}
+
+func (v *pveView) collectJobs(ctx context.Context, out *PVEData) error {
+	// Schedules run in each node's time zone; due times need it.
+	zones, zerr := v.zones.get(ctx, v.fetchZones)
+	out.zones = zones
+	out.jobsRead = true
+	err := v.p.session.Each(ctx, "/cluster/backup", nil, func(dec decoder) error {
+		var it backupJobItem
+		if err := dec.Decode(&it); err != nil {
+			return err
+		}
+		if it.Type != "" && it.Type != "vzdump" {
+			return nil
+		}
+		schedule := it.Schedule
+		if schedule == "" && it.StartTime != "" {
+			// Legacy job: "dow" days at "starttime".
+			schedule = strings.TrimSpace(it.DOW + " " + it.StartTime)
+		}
+		job := PVEJob{
+			ID: it.ID, Schedule: schedule, Storage: it.Storage, Mode: it.Mode, Comment: it.Comment,
+			Node: it.Node, Enabled: it.Enabled == nil || bool(*it.Enabled), NextRun: epoch(it.NextRun),
+			sel: jobSelection{
+				pool: it.Pool, vmids: parseIDList(string(it.VMID)), all: bool(it.All),
+				exclude: parseIDList(string(it.Exclude)), node: it.Node,
+			},
+		}
+		if job.Mode == "" {
+			job.Mode = "snapshot"
+		}
+		job.Selection = job.sel.String()
+		out.jobList = append(out.jobList, job)
+		return nil
+	})
+	if err != nil {
+		out.jobList, out.jobsRead = nil, false
+		return err
+	}
+	return zerr
+}

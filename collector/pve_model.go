@@ -1,0 +1,141 @@
+package collector
+
+import "time"
+
+// PVEData is what a Proxmox VE target exports.
+type PVEData struct {
+	// GuestsKnown, BackupsKnown, CoverageKnown and AttemptsKnown tell whether the
+	// backups, jobs and tasks collectors delivered: a guest's backup count,
+	// coverage and attempts are exported only then, so that a failed call
+	// never reads as "no backups" or "not covered".
+	GuestsKnown   bool
+	BackupsKnown  bool
+	CoverageKnown bool
+	AttemptsKnown bool
+
+	Nodes    []Node
+	Guests   []Guest
+	Jobs     []PVEJob
+	Storages []Storage
+
+	// Parts filled by the sub-collectors and joined into Guests, Jobs and
+	// Storages once they have all reported.
+	guestList  []Guest
+	guestsRead bool
+	jobsRead   bool
+	backups    map[int]*guestBackups
+	storeCount map[storageKey]*storageCount
+	attempts   map[int]*guestAttempts
+	jobList    []PVEJob
+	taskRuns   []tiedTask
+	zones      map[string]*time.Location
+}
+
+// Node is a cluster node.
+type Node struct {
+	Name     string
+	Online   bool
+	Timezone string // empty when unknown
+}
+
+// Guest is a VM or container with its backup state.
+type Guest struct {
+	VMID     int
+	Name     string
+	Type     string // qemu or lxc
+	Node     string
+	Pool     string
+	Tags     string
+	Template bool
+	Status   string
+
+	// Backups counts the guest's backups on all backup storages,
+	// unfinished ones included.
+	Backups int
+	// Last is the newest finished backup, nil if there is none.
+	Last *GuestBackup
+	// PerStorage holds the newest finished backup time per storage.
+	PerStorage []StorageBackup
+
+	// Covered is true when an enabled backup job selects the guest.
+	Covered bool
+	// Jobs are the enabled jobs that select the guest.
+	Jobs []string
+	// Due is the most recent scheduled start of a covering job, zero if
+	// none is known.
+	Due time.Time
+
+	// LastAttempt is the newest finished backup attempt found in the task
+	// logs within the lookback, nil if none.
+	LastAttempt *Attempt
+	// Running is true while a backup task is working on the guest.
+	Running bool
+}
+
+// GuestBackup is the state of one backup volume.
+type GuestBackup struct {
+	VolID      string
+	Storage    string
+	Time       time.Time
+	Size       uint64
+	HasSize    bool
+	Verify     string // ok, failed or none
+	VerifyTime time.Time
+	Encrypted  bool
+	Protected  bool
+}
+
+// StorageBackup is a guest's newest finished backup on one storage.
+type StorageBackup struct {
+	Storage string
+	Time    time.Time
+}
+
+// Attempt is one backup attempt of a guest, from a vzdump task log.
+type Attempt struct {
+	Start    time.Time
+	Duration time.Duration
+	Success  bool
+	Error    string
+	Node     string
+	UPID     string
+}
+
+// PVEJob is a cluster backup job.
+type PVEJob struct {
+	ID        string
+	Schedule  string
+	Storage   string
+	Mode      string
+	Selection string
+	Comment   string
+	Node      string
+	Enabled   bool
+	NextRun   time.Time
+	Guests    int
+	// LastRun and LastRunSuccess come from the newest task tied to the job
+	// (nil when no task could be tied to it).
+	LastRun        time.Time
+	LastRunSuccess *bool
+
+	sel jobSelection
+}
+
+// Storage is a backup storage, per node, or once for a shared storage
+// (Node is then empty).
+type Storage struct {
+	Name        string
+	Node        string
+	Type        string
+	Shared      bool
+	Active      bool
+	Enabled     bool
+	HasUsage    bool
+	Total       uint64
+	Used        uint64
+	Avail       uint64
+	Backups     int
+	BackupBytes uint64
+	// Listed is false when the content listing was not read.
+	Listed bool
+}

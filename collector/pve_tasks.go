@@ -1,0 +1,246 @@
+package collector
+
+import (
+	"context"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"proxmox_backup_exporter/proxmox"
+	"proxmox_backup_exporter/proxmox/tasklog"
+)
+
+// taskPageSize is how many rows a task list or task log request asks for.
+// The APIs default to 50, which silently drops older tasks and later log
+// lines: every listing is paged until it runs dry.
+const taskPageSize = 5000
+
+// guestAttempts is what the task logs say about one guest.
+type guestAttempts struct {
+	last    *Attempt // newest finished attempt
+	running bool
+}
+
+// jobRun is a backup job's newest run, from the tasks tied to it.
+type jobRun struct {
+	end     time.Time
+	success bool
+}
+
+// taskItem is an item of GET /nodes/{node}/tasks.
+type taskItem struct {
+	UPID      string         `json:"upid"`
+	StartTime proxmox.Int    `json:"starttime"`
+	EndTime   *proxmox.Int   `json:"endtime"`
+	Type      string         `json:"type"`
+	ID        proxmox.String `json:"id"`
+	User      string         `json:"user"`
+	Status    string         `json:"status"`
+}
+
+func (t *taskItem) running() bool {
+	return t.EndTime == nil && (t.Status == "" || strings.EqualFold(t.Status, "running"))
+}
+
+// collectTasks finds each guest's newest backup attempt in the vzdump tasks
+// of the guest's node, within the lookback. It reads the newest task logs
+// first and stops as soon as every guest on the node has an attempt.
+func (v *pveView) collectTasks(ctx context.Context, out *PVEData) error {
+	var errs errList
+	guests, err := v.guests.get(ctx, v.fetchGuests)
+	errs.add(err)
+	nodes, err := v.onlineNodes(ctx)
+	errs.add(err)
+	zones, err := v.zones.get(ctx, v.fetchZones)
+	errs.add(err)
+	out.zones = zones
+
+	byNode := map[string]map[int]bool{}
+	for _, g := range guests {
+		if byNode[g.Node] == nil {
+			byNode[g.Node] = map[int]bool{}
+		}
+		byNode[g.Node][g.VMID] = true
+	}
+
+	var mu sync.Mutex
+	attempts := map[int]*guestAttempts{}
+	var runs []tiedTask
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			found, tied, err := v.nodeAttempts(ctx, n.Name, zone(zones, n.Name), byNode[n.Name])
+			errs.add(err)
+			mu.Lock()
+			defer mu.Unlock()
+			runs = append(runs, tied...)
+			for vmid, a := range found {
+				if cur := attempts[vmid]; cur == nil {
+					attempts[vmid] = a
+				} else {
+					cur.running = cur.running || a.running
+					if a.last != nil && (cur.last == nil || a.last.Start.After(cur.last.Start)) {
+						cur.last = a.last
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	out.attempts = attempts
+	out.taskRuns = runs
+	return errs.err()
+}
+
+func (v *pveView) nodeAttempts(ctx context.Context, node string, loc *time.Location, needed map[int]bool) (map[int]*guestAttempts, []tiedTask, error) {
+	found := map[int]*guestAttempts{}
+	var tied []tiedTask
+	if len(needed) == 0 {
+		return found, nil, nil
+	}
+	want := make(map[int]bool, len(needed))
+	for id := range needed {
+		want[id] = true
+	}
+	tasks, err := v.listTasks(ctx, node)
+	if err != nil {
+		return found, nil, err
+	}
+	get := func(vmid int) *guestAttempts {
+		a := found[vmid]
+		if a == nil {
+			a = &guestAttempts{}
+			found[vmid] = a
+		}
+		return a
+	}
+	for i := range tasks {
+		if len(want) == 0 {
+			break
+		}
+		t := &tasks[i]
+		if id := string(t.ID); id != "" {
+			// A backup of one guest: the task itself is the attempt.
+			vmid, err := strconv.Atoi(id)
+			if err != nil || !want[vmid] {
+				continue
+			}
+			if t.running() {
+				get(vmid).running = true
+				continue
+			}
+			a := &Attempt{
+				Start: time.Unix(int64(t.StartTime), 0), Success: !tasklog.StatusIsError(t.Status),
+				Node: node, UPID: t.UPID,
+			}
+			if t.EndTime != nil {
+				a.Duration = time.Unix(int64(*t.EndTime), 0).Sub(a.Start)
+			}
+			if !a.Success {
+				a.Error = t.Status
+			}
+			get(vmid).last = a
+			delete(want, vmid)
+			continue
+		}
+		// A job over several guests: only its log tells who was in it.
+		res, cmdline, err := v.readTaskLog(ctx, node, t.UPID, loc)
+		if err != nil {
+			return found, tied, err
+		}
+		if args, ok := parseVzdumpArgs(cmdline); ok && !t.running() && t.EndTime != nil {
+			tied = append(tied, tiedTask{node: node, args: args, end: time.Unix(int64(*t.EndTime), 0), success: !tasklog.StatusIsError(t.Status)})
+		}
+		for _, at := range res.Attempts {
+			if !want[at.VMID] || at.Skipped {
+				continue
+			}
+			if at.Running || (t.running() && at.End.IsZero() && !at.Success && at.Error == "") {
+				get(at.VMID).running = true
+				continue
+			}
+			a := &Attempt{Start: at.Start, Duration: at.Duration, Success: at.Success, Error: at.Error, Node: node, UPID: t.UPID}
+			if a.Start.IsZero() {
+				a.Start = time.Unix(int64(t.StartTime), 0)
+			}
+			get(at.VMID).last = a
+			delete(want, at.VMID)
+		}
+	}
+	return found, tied, nil
+}
+
+// listTasks returns the node's vzdump tasks within the lookback, running
+// ones included, newest first.
+func (v *pveView) listTasks(ctx context.Context, node string) ([]taskItem, error) {
+	since := v.p.now.Add(-time.Duration(v.p.target.TaskLookback)).Unix()
+	var tasks []taskItem
+	for start := 0; ; start += taskPageSize {
+		q := url.Values{
+			"typefilter": {"vzdump"},
+			"source":     {"all"},
+			"since":      {strconv.FormatInt(since, 10)},
+			"start":      {strconv.Itoa(start)},
+			"limit":      {strconv.Itoa(taskPageSize)},
+		}
+		n := 0
+		err := v.p.session.Each(ctx, "/nodes/"+url.PathEscape(node)+"/tasks", q, func(dec decoder) error {
+			var t taskItem
+			n++
+			if err := dec.Decode(&t); err != nil {
+				return err
+			}
+			if t.Type == "vzdump" && int64(t.StartTime) >= since {
+				tasks = append(tasks, t)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if n < taskPageSize {
+			break
+		}
+	}
+	sort.SliceStable(tasks, func(i, j int) bool { return tasks[i].StartTime > tasks[j].StartTime })
+	return tasks, nil
+}
+
+// readTaskLog reads a whole task log, page by page, through the parser. It
+// also returns the job's command line (the log's first line).
+func (v *pveView) readTaskLog(ctx context.Context, node, upid string, loc *time.Location) (tasklog.Log, string, error) {
+	p := tasklog.NewParser(loc)
+	cmdline := ""
+	path := "/nodes/" + url.PathEscape(node) + "/tasks/" + url.PathEscape(upid) + "/log"
+	for start := 0; ; start += taskPageSize {
+		q := url.Values{"start": {strconv.Itoa(start)}, "limit": {strconv.Itoa(taskPageSize)}}
+		n := 0
+		err := v.p.session.Each(ctx, path, q, func(dec decoder) error {
+			var row struct {
+				N proxmox.Int `json:"n"`
+				T string      `json:"t"`
+			}
+			n++
+			if err := dec.Decode(&row); err != nil {
+				return err
+			}
+			if cmdline == "" && strings.HasPrefix(row.T, vzdumpJobPrefix) {
+				cmdline = row.T
+			}
+			p.Line(row.T)
+			return nil
+		})
+		if err != nil {
+			return tasklog.Log{}, "", err
+		}
+		if n < taskPageSize {
+			break
+		}
+	}
+	return p.Result(), cmdline, nil
+}
