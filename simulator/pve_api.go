@@ -464,10 +464,10 @@ func (p *PVE) volumeRow(s *PVEStorage, v *PVEVolume, node string) map[string]any
 	return row
 }
 
-// pbsVerifyUPID is the UPID of a PBS verification task (note the extra
-// task-id field and the systemd-escaped worker id).
+// pbsVerifyUPID is the UPID of the PBS verification task that PVE copies
+// into its listing of a PBS storage.
 func pbsVerifyUPID(store string, start time.Time) string {
-	return fmt.Sprintf("UPID:pbs:000002C0:000007BA:00000001:%08X:verificationjob:%s\\x3av\\x2d3f2a9c1d\\x2d77b0:root@pam:", start.Unix(), store)
+	return pbsUPID(1, start, "verificationjob", store+":v-3f2a9c1d-77b0", "root@pam")
 }
 
 func (p *PVE) taskRow(i int) map[string]any {

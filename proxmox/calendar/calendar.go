@@ -64,6 +64,9 @@ func Parse(s string) (*Event, error) {
 	if exp, ok := named[spec]; ok {
 		spec = exp
 	}
+	if spec == "*" {
+		spec = "*:*" // every minute
+	}
 	e := &Event{text: text}
 	fields := strings.Fields(spec)
 	i := 0
@@ -289,7 +292,8 @@ func mask32(lo, hi int) uint32 {
 // String returns the text the event was parsed from.
 func (e *Event) String() string { return e.text }
 
-// searchDays bounds the search for an occurrence: about ten years.
+// searchDays bounds the search for an occurrence: about ten years. A job
+// whose only run is older than that has no previous occurrence.
 const searchDays = 3700
 
 func (e *Event) matchesDay(y int, m time.Month, d int, wd time.Weekday) bool {

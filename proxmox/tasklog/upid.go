@@ -28,10 +28,10 @@ func ParsePVEUPID(s string) (UPID, error) {
 		return UPID{}, err
 	}
 	u := UPID{Node: f[1], Type: f[5], ID: f[6], User: f[7]}
-	if u.PID, err = hexField(s, "pid", f[2], 8); err == nil {
-		if u.PStart, err = hexField(s, "pstart", f[3], 9); err == nil {
+	if u.PID, err = hexField(s, "pid", f[2], 8, 8); err == nil {
+		if u.PStart, err = hexField(s, "pstart", f[3], 8, 9); err == nil {
 			var st uint64
-			if st, err = hexField(s, "starttime", f[4], 8); err == nil {
+			if st, err = hexField(s, "starttime", f[4], 8, 8); err == nil {
 				u.StartTime = time.Unix(int64(st), 0)
 			}
 		}
@@ -50,11 +50,11 @@ func ParsePBSUPID(s string) (UPID, error) {
 	if u.ID, err = unescape(f[7]); err != nil {
 		return UPID{}, fmt.Errorf("UPID %q: worker id: %v", s, err)
 	}
-	if u.PID, err = hexField(s, "pid", f[2], 8); err == nil {
-		if u.PStart, err = hexField(s, "pstart", f[3], 9); err == nil {
-			if u.TaskID, err = hexField(s, "task id", f[4], 16); err == nil {
+	if u.PID, err = hexField(s, "pid", f[2], 8, 8); err == nil {
+		if u.PStart, err = hexField(s, "pstart", f[3], 8, 9); err == nil {
+			if u.TaskID, err = hexField(s, "task id", f[4], 8, 16); err == nil {
 				var st uint64
-				if st, err = hexField(s, "starttime", f[5], 8); err == nil {
+				if st, err = hexField(s, "starttime", f[5], 8, 8); err == nil {
 					u.StartTime = time.Unix(int64(st), 0)
 				}
 			}
@@ -82,9 +82,9 @@ func split(s string, n int) ([]string, error) {
 	return f, nil
 }
 
-func hexField(upid, name, v string, maxDigits int) (uint64, error) {
-	if v == "" || len(v) > maxDigits {
-		return 0, fmt.Errorf("UPID %q: %s %q is not %d hex digits", upid, name, v, maxDigits)
+func hexField(upid, name, v string, minDigits, maxDigits int) (uint64, error) {
+	if len(v) < minDigits || len(v) > maxDigits {
+		return 0, fmt.Errorf("UPID %q: %s %q is not %d to %d hex digits", upid, name, v, minDigits, maxDigits)
 	}
 	n, err := strconv.ParseUint(v, 16, 64)
 	if err != nil {

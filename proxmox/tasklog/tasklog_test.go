@@ -1,0 +1,254 @@
+package tasklog
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func parse(loc *time.Location, log string) Log {
+	p := NewParser(loc)
+	for _, l := range strings.Split(strings.TrimSpace(log), "\n") {
+		p.Line(strings.TrimSpace(l))
+	}
+	return p.Result()
+}
+
+const jobWithFailure = `
+INFO: starting new backup job: vzdump --mode snapshot --all 1 --storage pbs --node pve1 --quiet 1
+INFO: Starting Backup of VM 100 (qemu)
+INFO: Backup started at 2026-11-20 02:00:04
+INFO: status = running
+INFO: VM Name: db01
+INFO: include disk 'scsi0' 'local-lvm:vm-100-disk-0' 32G
+INFO: backup mode: snapshot
+INFO: ionice priority: 7
+INFO: creating Proxmox Backup Server archive 'vm/100/2026-11-20T01:00:04Z'
+INFO: started backup task 'a1b2c3d4-0000-4000-8000-000000000001'
+INFO: resuming VM again
+INFO: scsi0: dirty-bitmap status: OK (1.1 GiB of 32.0 GiB dirty)
+INFO: 100% (32.0 GiB of 32.0 GiB) in 4m 10s, read: 130.9 MiB/s, write: 4.6 MiB/s
+INFO: backup was done incrementally, reused 30.9 GiB (96%)
+INFO: Finished Backup of VM 100 (00:04:12)
+INFO: Backup finished at 2026-11-20 02:04:16
+INFO: Starting Backup of VM 101 (lxc)
+INFO: Backup started at 2026-11-20 02:04:16
+INFO: status = running
+INFO: CT Name: web01
+INFO: including mount point rootfs ('/') in backup
+INFO: backup mode: snapshot
+ERROR: Backup of VM 101 failed - command 'lxc-freeze -n 101' failed: exit code 1
+INFO: Failed at 2026-11-20 02:04:47
+INFO: Starting Backup of VM 102 (qemu)
+INFO: Backup started at 2026-11-20 02:04:47
+INFO: status = stopped
+INFO: backup mode: stop
+INFO: Finished Backup of VM 102 (01:02:03)
+INFO: Backup finished at 2026-11-20 03:06:50
+INFO: Backup job finished with errors
+INFO: notified via target 'mail-to-root'
+TASK ERROR: job errors
+`
+
+func TestJobWithAFailedGuest(t *testing.T) {
+	vienna, _ := time.LoadLocation("Europe/Vienna")
+	log := parse(vienna, jobWithFailure)
+	if !log.Finished || log.TaskStatus != "job errors" {
+		t.Fatalf("finished %v status %q", log.Finished, log.TaskStatus)
+	}
+	if len(log.Attempts) != 3 {
+		t.Fatalf("%d attempts", len(log.Attempts))
+	}
+	a, b, c := log.Attempts[0], log.Attempts[1], log.Attempts[2]
+	if a.VMID != 100 || a.GuestType != "qemu" || !a.Success || a.Duration != 4*time.Minute+12*time.Second {
+		t.Errorf("100: %+v", a)
+	}
+	// 02:00:04 in Vienna (UTC+1 in November) is 01:00:04 UTC.
+	if !a.Start.Equal(time.Date(2026, 11, 20, 1, 0, 4, 0, time.UTC)) {
+		t.Errorf("100 started %v", a.Start.UTC())
+	}
+	if b.VMID != 101 || b.GuestType != "lxc" || b.Success || b.Error != "command 'lxc-freeze -n 101' failed: exit code 1" || b.Duration != 31*time.Second {
+		t.Errorf("101: %+v", b)
+	}
+	if c.VMID != 102 || !c.Success || c.Duration != time.Hour+2*time.Minute+3*time.Second {
+		t.Errorf("102: %+v", c)
+	}
+	// The same log read as UTC gives other instants.
+	if utc := parse(time.UTC, jobWithFailure); utc.Attempts[0].Start.Sub(a.Start) != time.Hour {
+		t.Errorf("time zone ignored: %v vs %v", utc.Attempts[0].Start, a.Start)
+	}
+}
+
+func TestSingleGuestWithWarnings(t *testing.T) {
+	log := parse(time.UTC, `
+INFO: starting new backup job: vzdump 2675 --storage local --mode snapshot --node vega --remove 0 --notes-template '{{guestname}}'
+INFO: Starting Backup of VM 2675 (qemu)
+INFO: Backup started at 2026-09-12 10:00:00
+WARN: unable to find the agent
+INFO: Finished Backup of VM 2675 (00:00:42)
+INFO: Backup finished at 2026-09-12 10:00:42
+INFO: Backup job finished successfully
+TASK WARNINGS: 1
+`)
+	if !log.Finished || log.TaskStatus != "WARNINGS: 1" || StatusIsError(log.TaskStatus) {
+		t.Fatalf("%+v", log)
+	}
+	if a := log.Attempts[0]; !a.Success || a.Duration != 42*time.Second || a.Running {
+		t.Errorf("%+v", a)
+	}
+}
+
+func TestRunningTask(t *testing.T) {
+	log := parse(time.UTC, `
+INFO: starting new backup job: vzdump --all 1 --storage pbs --node pve2
+INFO: Starting Backup of VM 102 (qemu)
+INFO: Backup started at 2026-11-20 09:41:00
+INFO: Finished Backup of VM 102 (00:04:00)
+INFO: Backup finished at 2026-11-20 09:45:00
+INFO: Starting Backup of VM 103 (lxc)
+INFO: Backup started at 2026-11-20 09:46:00
+INFO:  12% (3.8 GiB of 32.0 GiB) in 30s, read: 128.0 MiB/s, write: 96.0 MiB/s
+`)
+	if log.Finished {
+		t.Fatal("a log without a TASK line is not finished")
+	}
+	if a := log.Attempts[0]; !a.Success || a.Running {
+		t.Errorf("102: %+v", a)
+	}
+	if a := log.Attempts[1]; !a.Running || a.Success || a.Error != "" {
+		t.Errorf("103 must be running, not failed: %+v", a)
+	}
+}
+
+func TestJobFailedBeforeAnyGuest(t *testing.T) {
+	log := parse(time.UTC, `
+INFO: starting new backup job: vzdump --all 1 --storage geros --node pve1
+ERROR: Backup job failed - could not activate storage 'geros': storage 'geros' is not online
+TASK ERROR: could not activate storage 'geros': storage 'geros' is not online
+`)
+	if len(log.Attempts) != 0 || !StatusIsError(log.TaskStatus) || !strings.Contains(log.TaskStatus, "not online") {
+		t.Errorf("%+v", log)
+	}
+}
+
+func TestAbortedMidGuestAndSkipped(t *testing.T) {
+	log := parse(time.UTC, `
+INFO: starting new backup job: vzdump 100 101 105 --storage pbs
+INFO: skip external VMs: 105
+INFO: Starting Backup of VM 100 (qemu)
+INFO: Backup started at 2026-11-20 02:00:00
+TASK ERROR: interrupted by signal
+`)
+	if len(log.Attempts) != 2 {
+		t.Fatalf("%+v", log.Attempts)
+	}
+	if s := log.Attempts[0]; s.VMID != 105 || !s.Skipped {
+		t.Errorf("skipped: %+v", s)
+	}
+	if a := log.Attempts[1]; a.Success || a.Running || !strings.Contains(a.Error, "interrupted by signal") {
+		t.Errorf("an attempt cut short by a finished task failed: %+v", a)
+	}
+}
+
+func TestEmptyLog(t *testing.T) {
+	log := parse(time.UTC, "no content")
+	if len(log.Attempts) != 0 || log.Finished {
+		t.Errorf("%+v", log)
+	}
+}
+
+func TestUPIDs(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want UPID
+	}{
+		{"UPID:vega:000831DD:0640E944:6AC1B32B:vzdump::root@pam:", UPID{Node: "vega", PID: 0x831DD, PStart: 0x640E944, StartTime: time.Unix(0x6AC1B32B, 0), Type: "vzdump", User: "root@pam"}},
+		{"UPID:pve1:000934AF:0D015579:68BF3A41:vzdump:100:monitor@pam!mytoken:", UPID{Node: "pve1", PID: 0x934AF, PStart: 0xD015579, StartTime: time.Unix(0x68BF3A41, 0), Type: "vzdump", ID: "100", User: "monitor@pam!mytoken"}},
+		{"UPID:node:000934AF:FFFFFFFFF:68BF3A41:vzdump:101:root@pam:", UPID{Node: "node", PID: 0x934AF, PStart: 0xFFFFFFFFF, StartTime: time.Unix(0x68BF3A41, 0), Type: "vzdump", ID: "101", User: "root@pam"}},
+		{`UPID:pbs:000000CA:0000102F:00000050:6A49AA96:prune:main\x3a\x3act-104:root@pam!pve:`, UPID{Node: "pbs", PID: 0xCA, PStart: 0x102F, TaskID: 0x50, StartTime: time.Unix(0x6A49AA96, 0), Type: "prune", ID: "main::ct/104", User: "root@pam!pve"}},
+		{`UPID:pbs:000002C0:000007BA:00000001:67DE4FC4:verificationjob:fs01\x3av\x2dee54fa7e\x2d61f0:root@pam:`, UPID{Node: "pbs", PID: 0x2C0, PStart: 0x7BA, TaskID: 1, StartTime: time.Unix(0x67DE4FC4, 0), Type: "verificationjob", ID: "fs01:v-ee54fa7e-61f0", User: "root@pam"}},
+	} {
+		got, err := ParseUPID(tc.in)
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("%s:\n got %+v\nwant %+v", tc.in, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "UPID:", "UPID:a:b:c:d:e:f:g:", "UPID:n:XYZ:0:0:vzdump::root@pam:", "PID:n:1:1:1:vzdump::root@pam:", `UPID:pbs:1:1:1:1:t:bad\x:u:`, `UPID:pbs:1:1:1:1:t:\xZZ:u:`, "UPID:n:1:1:1:vzdump::root@pam"} {
+		if _, err := ParseUPID(bad); err == nil {
+			t.Errorf("ParseUPID(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestStatus(t *testing.T) {
+	for status, isErr := range map[string]bool{"OK": false, "WARNINGS: 42": false, "job errors": true, "unexpected status": true, "Some error message": true, "": true} {
+		if StatusIsError(status) != isErr {
+			t.Errorf("StatusIsError(%q) = %v", status, !isErr)
+		}
+	}
+	if !IsRunning("RUNNING") || !IsRunning("running") || IsRunning("OK") {
+		t.Error("IsRunning")
+	}
+}
+
+func FuzzParseLog(f *testing.F) {
+	f.Add(jobWithFailure)
+	f.Add("INFO: Starting Backup of VM 1 (qemu)\nERROR: Backup of VM 1 failed - x\nINFO: Failed at 2026-13-45 99:99:99\nTASK ERROR: job errors")
+	f.Add("INFO: Finished Backup of VM 99999999999999999999 (00:00:01)\nINFO: skip external VMs: 1, x, 3")
+	f.Fuzz(func(t *testing.T, log string) {
+		p := NewParser(time.UTC)
+		for _, l := range strings.Split(log, "\n") {
+			p.Line(l)
+		}
+		res := p.Result()
+		for _, a := range res.Attempts {
+			if a.Success && a.Running {
+				t.Fatalf("attempt both succeeded and running: %+v", a)
+			}
+		}
+	})
+}
+
+func FuzzParseUPID(f *testing.F) {
+	f.Add("UPID:vega:000831DD:0640E944:6AC1B32B:vzdump::root@pam:")
+	f.Add(`UPID:pbs:000000CA:0000102F:00000050:6A49AA96:prune:main\x3a\x3act-104:root@pam!pve:`)
+	f.Fuzz(func(t *testing.T, s string) {
+		_, _ = ParseUPID(s)
+	})
+}
+
+func BenchmarkParseLog(b *testing.B) {
+	var lines []string
+	lines = append(lines, "INFO: starting new backup job: vzdump --all 1 --storage pbs")
+	for id := 100; id < 5100; id++ {
+		lines = append(lines,
+			fmt.Sprintf("INFO: Starting Backup of VM %d (qemu)", id),
+			"INFO: Backup started at 2026-11-20 02:00:04",
+			"INFO: status = running", "INFO: backup mode: snapshot", "INFO: ionice priority: 7",
+			"INFO: 100% (32.0 GiB of 32.0 GiB) in 4m 10s, read: 130.9 MiB/s, write: 4.6 MiB/s",
+			fmt.Sprintf("INFO: Finished Backup of VM %d (00:04:12)", id),
+			"INFO: Backup finished at 2026-11-20 02:04:16")
+	}
+	lines = append(lines, "INFO: Backup job finished successfully", "TASK OK")
+	b.ReportAllocs()
+	for b.Loop() {
+		p := NewParser(time.UTC)
+		for _, l := range lines {
+			p.Line(l)
+		}
+		if len(p.Result().Attempts) != 5000 {
+			b.Fatal("wrong count")
+		}
+	}
+}
+
+func BenchmarkParseUPID(b *testing.B) {
+	for b.Loop() {
+		_, _ = ParseUPID(`UPID:pbs:000000CA:0000102F:00000050:6A49AA96:prune:main\x3a\x3act-104:root@pam!pve:`)
+	}
+}
