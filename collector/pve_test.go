@@ -15,7 +15,7 @@ import (
 
 var testNow = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 
-func probeSim(t *testing.T, typ, url, id, secret, extra string) *Result {
+func probeSim(t testing.TB, typ, url, id, secret, extra string) *Result {
 	t.Helper()
 	cfg, err := config.Parse([]byte(fmt.Sprintf("targets:\n  sim:\n    type: %s\n    url: %s\n    token_id: %q\n    token_secret: %q\n%s", typ, url, id, secret, extra)))
 	if err != nil {

@@ -1,0 +1,75 @@
+package collector
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"runtime"
+	"testing"
+
+	"proxmox_backup_exporter/simulator"
+)
+
+// TestPBSMemoryGrowsWithGroups probes 100,000 snapshots in 1,000 groups:
+// the result holds one aggregate per group, never the snapshots.
+func TestPBSMemoryGrowsWithGroups(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large listing")
+	}
+	p := simulator.GeneratePBS(simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 100, Snapshots: 100, Now: testNow})
+	srv := httptest.NewServer(p.Handler())
+	defer srv.Close()
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r := probeSim(t, "pbs", srv.URL, simulator.TestPBSTokenID, simulator.TestPBSTokenSecret, "")
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if len(r.PBS.Groups) != 1000 {
+		t.Fatalf("%d groups", len(r.PBS.Groups))
+	}
+	total := 0
+	for _, g := range r.PBS.Groups {
+		total += g.Snapshots
+	}
+	if total != 100000 {
+		t.Fatalf("%d snapshots counted", total)
+	}
+	retained := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	// 1,000 groups take well under a kilobyte each; 100,000 snapshots
+	// kept as structs would take tens of megabytes.
+	if retained > 4<<20 {
+		t.Errorf("the result retains %d bytes for 1,000 groups", retained)
+	}
+	runtime.KeepAlive(r)
+}
+
+func benchmarkPBS(b *testing.B, groups, snapshots int) {
+	p := simulator.GeneratePBS(simulator.PBSGenOptions{Datastores: 1, Namespaces: 1, Groups: groups, Snapshots: snapshots, Now: testNow})
+	srv := httptest.NewServer(p.Handler())
+	defer srv.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		r := probeSim(b, "pbs", srv.URL, simulator.TestPBSTokenID, simulator.TestPBSTokenSecret, "")
+		if !r.Up || len(r.Failed()) > 0 {
+			b.Fatalf("probe failed: %v", r.Failed())
+		}
+	}
+}
+
+func BenchmarkPBSProbe(b *testing.B) {
+	for _, size := range []struct{ groups, snapshots int }{{100, 10}, {100, 100}, {1000, 100}} {
+		b.Run(fmt.Sprintf("groups=%d/snapshots=%d", size.groups, size.groups*size.snapshots), func(b *testing.B) {
+			benchmarkPBS(b, size.groups, size.snapshots)
+		})
+	}
+}
+
+func BenchmarkPVEProbe(b *testing.B) {
+	srv := httptest.NewServer(simulator.PVETestScenario(testNow).Handler())
+	defer srv.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		probeSim(b, "pve", srv.URL, simulator.TestPVETokenID, simulator.TestPVETokenSecret, "")
+	}
+}
