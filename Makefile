@@ -12,7 +12,7 @@ LDFLAGS   := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION)
 TOOLS     := $(CURDIR)/.tools/bin
 export PROMTOOL ?= $(TOOLS)/promtool
 
-.PHONY: all build test lint unit tools generate clean
+.PHONY: all build test lint unit tools generate demo simulator clean
 
 all: build
 
@@ -30,6 +30,13 @@ lint:
 
 unit:
 	$(GO) test -race -count=1 ./...
+
+## demo: the simulator and the exporter together (Ctrl-C stops both).
+demo:
+	scripts/demo.sh
+
+simulator:
+	CGO_ENABLED=0 $(GO) build -trimpath -o proxmox-simulator ./cmd/proxmox-simulator
 
 ## tools: fetch promtool, prometheus, alertmanager and amtool into .tools/.
 tools:
