@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,11 +129,15 @@ func (p *prober) runTasks(ctx context.Context, r *Result, merge func(dst, src *R
 			r.Collectors = append(r.Collectors, d.st)
 			merge(r, d.part)
 		case <-ctx.Done():
+			waiting := ""
+			if inflight := p.session.InFlight(); len(inflight) > 0 {
+				waiting = " (still waiting for " + strings.Join(inflight, ", ") + ")"
+			}
 			for i, tk := range tasks {
 				if finished[i] {
 					continue
 				}
-				err := fmt.Errorf("did not finish before the probe deadline: %w", context.Cause(ctx))
+				err := fmt.Errorf("did not finish before the probe deadline%s: %w", waiting, context.Cause(ctx))
 				p.logger.Error("Collector failed", "collector", tk.name, "err", err)
 				r.Collectors = append(r.Collectors, CollectorStatus{Name: tk.name, Success: false, Duration: time.Since(r.Now), Err: err})
 			}

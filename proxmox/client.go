@@ -20,7 +20,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	promconfig "github.com/prometheus/common/config"
@@ -118,13 +120,43 @@ func (c *Client) Session(secret string) *Session {
 	} else {
 		auth = "PVEAPIToken=" + c.tokenID + "=" + secret
 	}
-	return &Session{c: c, auth: auth}
+	return &Session{c: c, auth: auth, inflight: map[uint64]string{}}
 }
 
 // Session issues authenticated requests for one probe.
 type Session struct {
 	c    *Client
 	auth string
+
+	mu       sync.Mutex
+	next     uint64
+	inflight map[uint64]string
+}
+
+// InFlight lists the requests still waiting for an answer, for the log of a
+// probe that ran out of time.
+func (s *Session) InFlight() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.inflight))
+	for _, e := range s.inflight {
+		out = append(out, "GET "+e)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *Session) track(endpoint string) func() {
+	s.mu.Lock()
+	id := s.next
+	s.next++
+	s.inflight[id] = endpoint
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		delete(s.inflight, id)
+		s.mu.Unlock()
+	}
 }
 
 // Target is the configured name of the session's target.
@@ -159,6 +191,7 @@ func (s *Session) do(ctx context.Context, path string, query url.Values, decode 
 		u.RawQuery = query.Encode()
 		endpoint += "?" + u.RawQuery
 	}
+	defer s.track(endpoint)()
 
 	select {
 	case s.c.sem <- struct{}{}:
