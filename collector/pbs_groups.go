@@ -122,53 +122,8 @@ func (p *prober) pbsNamespaceGroups(ctx context.Context, store, ns string) ([]Gr
 		infoErr = p.session.Get(ctx, base+"/groups", q, &infos)
 	}()
 
-	groups := make(map[groupKey]*Group)
-	var item pbsSnapshotItem
-	snapErr := p.session.Each(ctx, base+"/snapshots", q, func(dec decoder) error {
-		// Reuse the file slice, but never a stale field of a previous item.
-		files := item.Files[:cap(item.Files)]
-		clear(files)
-		item = pbsSnapshotItem{Files: files[:0]}
-		if err := dec.Decode(&item); err != nil {
-			return err
-		}
-		key := groupKey{item.BackupType, string(item.BackupID)}
-		g := groups[key]
-		if g == nil {
-			g = &Group{Datastore: store, Namespace: ns, BackupType: key.backupType, BackupID: key.backupID}
-			groups[key] = g
-		}
-		g.Snapshots++
-		// An unfinished or unreadable snapshot has no size: it is counted
-		// but is not a backup yet.
-		if item.Size == nil {
-			return nil
-		}
-		t := time.Unix(int64(item.BackupTime), 0)
-		if g.Last != nil && !t.After(g.Last.Time) {
-			return nil
-		}
-		if g.Last == nil {
-			g.Last = &Snapshot{}
-		}
-		*g.Last = Snapshot{
-			Time:      t,
-			Size:      nonNeg(*item.Size),
-			Protected: bool(item.Protected),
-			Encrypted: encrypted(item.Files),
-			Verify:    VerifyNone,
-		}
-		if v := item.Verification; v != nil {
-			switch v.State {
-			case VerifyOK, VerifyFailed:
-				g.Last.Verify = v.State
-			}
-			if u, err := tasklog.ParsePBSUPID(v.UPID); err == nil {
-				g.Last.VerifyTime = u.StartTime
-			}
-		}
-		return nil
-	})
+	agg := newSnapshotAgg(store, ns)
+	snapErr := p.session.Each(ctx, base+"/snapshots", q, agg.add)
 	wg.Wait()
 
 	// A listing cut short would give wrong counts and ages: report the
@@ -179,19 +134,83 @@ func (p *prober) pbsNamespaceGroups(ctx context.Context, store, ns string) ([]Gr
 	// Owners and comments come from the group listing. A group that has
 	// no snapshot listed (all removed since) is still a group.
 	for _, in := range infos {
-		key := groupKey{in.BackupType, string(in.BackupID)}
-		g := groups[key]
-		if g == nil {
-			g = &Group{Datastore: store, Namespace: ns, BackupType: key.backupType, BackupID: key.backupID}
-			groups[key] = g
-		}
+		g := agg.group(in.BackupType, string(in.BackupID))
 		g.Owner, g.Comment = in.Owner, in.Comment
 	}
-	out := make([]Group, 0, len(groups))
-	for _, g := range groups {
+	return agg.result(), infoErr
+}
+
+// snapshotAgg folds a streamed snapshot listing into one aggregate per
+// group, reusing one item buffer: memory grows with the groups only.
+type snapshotAgg struct {
+	store, ns string
+	groups    map[groupKey]*Group
+	item      pbsSnapshotItem
+}
+
+func newSnapshotAgg(store, ns string) *snapshotAgg {
+	return &snapshotAgg{store: store, ns: ns, groups: map[groupKey]*Group{}}
+}
+
+func (a *snapshotAgg) group(backupType, backupID string) *Group {
+	key := groupKey{backupType, backupID}
+	g := a.groups[key]
+	if g == nil {
+		g = &Group{Datastore: a.store, Namespace: a.ns, BackupType: backupType, BackupID: backupID}
+		a.groups[key] = g
+	}
+	return g
+}
+
+// add decodes the next snapshot of the listing.
+func (a *snapshotAgg) add(dec decoder) error {
+	// Reuse the file slice, but never a stale field of a previous item.
+	files := a.item.Files[:cap(a.item.Files)]
+	clear(files)
+	a.item = pbsSnapshotItem{Files: files[:0]}
+	item := &a.item
+	if err := dec.Decode(item); err != nil {
+		return err
+	}
+	g := a.group(item.BackupType, string(item.BackupID))
+	g.Snapshots++
+	// An unfinished or unreadable snapshot has no size: it is counted but
+	// is not a backup yet.
+	if item.Size == nil {
+		return nil
+	}
+	t := time.Unix(int64(item.BackupTime), 0)
+	if g.Last != nil && !t.After(g.Last.Time) {
+		return nil
+	}
+	if g.Last == nil {
+		g.Last = &Snapshot{}
+	}
+	*g.Last = Snapshot{
+		Time:      t,
+		Size:      nonNeg(*item.Size),
+		Protected: bool(item.Protected),
+		Encrypted: encrypted(item.Files),
+		Verify:    VerifyNone,
+	}
+	if v := item.Verification; v != nil {
+		switch v.State {
+		case VerifyOK, VerifyFailed:
+			g.Last.Verify = v.State
+		}
+		if u, err := tasklog.ParsePBSUPID(v.UPID); err == nil {
+			g.Last.VerifyTime = u.StartTime
+		}
+	}
+	return nil
+}
+
+func (a *snapshotAgg) result() []Group {
+	out := make([]Group, 0, len(a.groups))
+	for _, g := range a.groups {
 		out = append(out, *g)
 	}
-	return out, infoErr
+	return out
 }
 
 // encrypted decides a snapshot's encryption the way the PBS web interface

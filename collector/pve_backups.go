@@ -103,61 +103,74 @@ func mergeGuestBackups(dst map[int]*guestBackups, vmid int, a *guestBackups) {
 
 func (v *pveView) listBackups(ctx context.Context, s nodeStorage, aggs map[int]*guestBackups, cnt *storageCount) error {
 	path := "/nodes/" + url.PathEscape(s.Node) + "/storage/" + url.PathEscape(s.Name) + "/content"
-	var it contentItem
-	return v.p.session.Each(ctx, path, url.Values{"content": {"backup"}}, func(dec decoder) error {
-		it = contentItem{}
-		if err := dec.Decode(&it); err != nil {
-			return err
-		}
-		if it.Content != "" && it.Content != "backup" {
-			return nil
-		}
-		size, hasSize := uint64(0), false
-		switch {
-		case it.Size != nil:
-			size, hasSize = nonNeg(*it.Size), true
-		case it.ApproxSize != nil:
-			size, hasSize = nonNeg(*it.ApproxSize), true
-		}
-		cnt.backups++
-		cnt.bytes += size
-		// Backups without a guest id in their name cannot be attributed.
-		if it.VMID == nil || *it.VMID <= 0 {
-			return nil
-		}
-		vmid := int(*it.VMID)
-		a := aggs[vmid]
-		if a == nil {
-			a = &guestBackups{perStorage: map[string]time.Time{}}
-			aggs[vmid] = a
-		}
-		a.count++
-		// PVE shows a PBS snapshot that has no size yet (in progress or
-		// unreadable) with size 1: it is not a finished backup.
-		if strings.HasPrefix(it.Format, "pbs-") && hasSize && size <= 1 {
-			return nil
-		}
-		t := time.Unix(int64(it.CTime), 0)
-		if t.After(a.perStorage[s.Name]) {
-			a.perStorage[s.Name] = t
-		}
-		if a.last != nil && !t.After(a.last.Time) {
-			return nil
-		}
-		b := &GuestBackup{
-			VolID: it.VolID, Storage: s.Name, Time: t, Size: size, HasSize: hasSize,
-			Verify: VerifyNone, Protected: bool(it.Protected),
-			Encrypted: it.Encrypted != "" && it.Encrypted != "0",
-		}
-		if vr := it.Verification; vr != nil {
-			if vr.State == VerifyOK || vr.State == VerifyFailed {
-				b.Verify = vr.State
-			}
-			if u, err := tasklog.ParsePBSUPID(vr.UPID); err == nil {
-				b.VerifyTime = u.StartTime
-			}
-		}
-		a.last = b
+	c := &contentAgg{storage: s.Name, aggs: aggs, cnt: cnt}
+	return v.p.session.Each(ctx, path, url.Values{"content": {"backup"}}, c.add)
+}
+
+// contentAgg folds a streamed backup listing of one storage into per-guest
+// aggregates and the storage's totals.
+type contentAgg struct {
+	storage string
+	aggs    map[int]*guestBackups
+	cnt     *storageCount
+	it      contentItem
+}
+
+// add decodes the next volume of the listing.
+func (c *contentAgg) add(dec decoder) error {
+	c.it = contentItem{}
+	it := &c.it
+	if err := dec.Decode(it); err != nil {
+		return err
+	}
+	if it.Content != "" && it.Content != "backup" {
 		return nil
-	})
+	}
+	size, hasSize := uint64(0), false
+	switch {
+	case it.Size != nil:
+		size, hasSize = nonNeg(*it.Size), true
+	case it.ApproxSize != nil:
+		size, hasSize = nonNeg(*it.ApproxSize), true
+	}
+	c.cnt.backups++
+	c.cnt.bytes += size
+	// Backups without a guest id in their name cannot be attributed.
+	if it.VMID == nil || *it.VMID <= 0 || *it.VMID > 999999999 {
+		return nil
+	}
+	vmid := int(*it.VMID)
+	a := c.aggs[vmid]
+	if a == nil {
+		a = &guestBackups{perStorage: map[string]time.Time{}}
+		c.aggs[vmid] = a
+	}
+	a.count++
+	// PVE shows a PBS snapshot that has no size yet (in progress or
+	// unreadable) with size 1: it is not a finished backup.
+	if strings.HasPrefix(it.Format, "pbs-") && hasSize && size <= 1 {
+		return nil
+	}
+	t := time.Unix(int64(it.CTime), 0)
+	if t.After(a.perStorage[c.storage]) {
+		a.perStorage[c.storage] = t
+	}
+	if a.last != nil && !t.After(a.last.Time) {
+		return nil
+	}
+	b := &GuestBackup{
+		VolID: it.VolID, Storage: c.storage, Time: t, Size: size, HasSize: hasSize,
+		Verify: VerifyNone, Protected: bool(it.Protected),
+		Encrypted: it.Encrypted != "" && it.Encrypted != "0",
+	}
+	if vr := it.Verification; vr != nil {
+		if vr.State == VerifyOK || vr.State == VerifyFailed {
+			b.Verify = vr.State
+		}
+		if u, err := tasklog.ParsePBSUPID(vr.UPID); err == nil {
+			b.VerifyTime = u.StartTime
+		}
+	}
+	a.last = b
+	return nil
 }

@@ -184,6 +184,14 @@ func (s *Session) Each(ctx context.Context, path string, query url.Values, fn fu
 	})
 }
 
+// DecodeEach streams the array in the {"data": ...} envelope of a response
+// body, like Session.Each does for a live request.
+func DecodeEach(r io.Reader, fn func(dec *json.Decoder) error) error {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	return decodeData(dec, func(dec *json.Decoder) error { return eachElement(dec, fn) })
+}
+
 func (s *Session) do(ctx context.Context, path string, query url.Values, decode func(*json.Decoder) error) error {
 	endpoint := path
 	u := s.c.base.JoinPath("api2", "json", path)
