@@ -1,14 +1,35 @@
 package collector
 
 import (
+	"strings"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Namespace is the prefix of every metric a probe exports.
 const Namespace = "proxmox_backup"
 
+// family is what WriteMetrics needs to know of a metric besides its Desc.
+type family struct {
+	name, help string
+	// section is the part of the result the metric comes from, so that
+	// writing one family walks only that part.
+	section string
+}
+
+var families = map[*prometheus.Desc]*family{}
+
 func newDesc(name, help string, labels ...string) *prometheus.Desc {
-	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil)
+	d := prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil)
+	section := "target"
+	for _, prefix := range []string{"datastore_", "gc_", "group_", "job_", "guest_", "pve_job_", "storage_"} {
+		if strings.HasPrefix(name, prefix) {
+			section = prefix
+			break
+		}
+	}
+	families[d] = &family{name: prometheus.BuildFQName(Namespace, "", name), help: help, section: section}
+	return d
 }
 
 var (
@@ -69,15 +90,43 @@ func (m *Metrics) Describe(chan<- *prometheus.Desc) {}
 
 // Collect implements prometheus.Collector.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
-	r := m.r
-	e := emitter{ch: ch}
-	e.gauge(upDesc, b2f(r.Up))
-	for _, c := range r.Collectors {
-		e.gauge(collectorSuccessDesc, b2f(c.Success), c.Name)
-		e.gauge(collectorDurationDesc, c.Duration.Seconds(), c.Name)
+	e := &emitter{ch: ch}
+	e.emit(m.r)
+}
+
+// emitter writes a result's metrics to a channel, or, when only is set,
+// collects the metrics of that one family.
+type emitter struct {
+	ch   chan<- prometheus.Metric
+	only *prometheus.Desc
+	out  []prometheus.Metric
+}
+
+// wants reports whether a section of the result is to be walked.
+func (e *emitter) wants(section string) bool {
+	return e.only == nil || families[e.only].section == section
+}
+
+func (e *emitter) gauge(d *prometheus.Desc, v float64, labels ...string) {
+	if e.only != nil {
+		if d == e.only {
+			e.out = append(e.out, prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...))
+		}
+		return
 	}
-	if r.Info != nil {
-		e.gauge(targetInfoDesc, 1, r.Product, r.Info.Version, r.Info.Release)
+	e.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func (e *emitter) emit(r *Result) {
+	if e.wants("target") {
+		e.gauge(upDesc, b2f(r.Up))
+		for _, c := range r.Collectors {
+			e.gauge(collectorSuccessDesc, b2f(c.Success), c.Name)
+			e.gauge(collectorDurationDesc, c.Duration.Seconds(), c.Name)
+		}
+		if r.Info != nil {
+			e.gauge(targetInfoDesc, 1, r.Product, r.Info.Version, r.Info.Release)
+		}
 	}
 	if r.PBS != nil {
 		e.pbs(r)
@@ -87,14 +136,6 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-type emitter struct {
-	ch chan<- prometheus.Metric
-}
-
-func (e emitter) gauge(d *prometheus.Desc, v float64, labels ...string) {
-	e.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-}
-
 func b2f(b bool) float64 {
 	if b {
 		return 1
@@ -102,9 +143,12 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-func (e emitter) pbs(r *Result) {
+func (e *emitter) pbs(r *Result) {
 	d := r.PBS
 	for _, ds := range d.Datastores {
+		if !e.wants("datastore_") {
+			break
+		}
 		e.gauge(datastoreInfoDesc, 1, ds.Name, ds.Comment, ds.MountStatus, ds.BackendType)
 		if ds.HasUsage {
 			e.gauge(datastoreSizeDesc, float64(ds.Total), ds.Name)
@@ -116,6 +160,9 @@ func (e emitter) pbs(r *Result) {
 		}
 	}
 	for _, gc := range d.GC {
+		if !e.wants("gc_") {
+			break
+		}
 		if !gc.LastRunEnd.IsZero() {
 			e.gauge(gcLastRunDesc, float64(gc.LastRunEnd.Unix()), gc.Datastore)
 		}
@@ -133,6 +180,9 @@ func (e emitter) pbs(r *Result) {
 		e.gauge(gcDiskDesc, float64(gc.DiskBytes), gc.Datastore)
 	}
 	for i := range d.Groups {
+		if !e.wants("group_") {
+			break
+		}
 		g := &d.Groups[i]
 		l := []string{g.Datastore, g.Namespace, g.BackupType, g.BackupID}
 		e.gauge(groupInfoDesc, 1, append(l, g.Owner, g.Comment)...)
@@ -152,6 +202,9 @@ func (e emitter) pbs(r *Result) {
 		}
 	}
 	for _, j := range d.Jobs {
+		if !e.wants("job_") {
+			break
+		}
 		l := []string{j.Type, j.ID, j.Datastore}
 		e.gauge(jobInfoDesc, 1, append(l, j.Schedule, j.Comment)...)
 		if !j.LastRunEnd.IsZero() {

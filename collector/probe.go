@@ -117,18 +117,35 @@ func (p *prober) runTasks(ctx context.Context, r *Result, merge func(dst, src *R
 	}
 
 	finished := make([]bool, len(tasks))
-	for range tasks {
+	record := func(d done) {
+		finished[d.i] = true
+		if d.st.Err != nil {
+			p.logger.Error("Collector failed", "collector", d.st.Name, "duration_seconds", d.st.Duration.Seconds(), "err", d.st.Err)
+		} else {
+			p.logger.Debug("Collector succeeded", "collector", d.st.Name, "duration_seconds", d.st.Duration.Seconds())
+		}
+		r.Collectors = append(r.Collectors, d.st)
+		merge(r, d.part)
+	}
+	for n := 0; n < len(tasks); n++ {
 		select {
 		case d := <-ch:
-			finished[d.i] = true
-			if d.st.Err != nil {
-				p.logger.Error("Collector failed", "collector", d.st.Name, "duration_seconds", d.st.Duration.Seconds(), "err", d.st.Err)
-			} else {
-				p.logger.Debug("Collector succeeded", "collector", d.st.Name, "duration_seconds", d.st.Duration.Seconds())
-			}
-			r.Collectors = append(r.Collectors, d.st)
-			merge(r, d.part)
+			record(d)
 		case <-ctx.Done():
+			// Every API call observes ctx, so the collectors return at
+			// once with errors that name what they were waiting for; give
+			// them a moment to say so, then give up on the rest.
+			grace := time.NewTimer(deadlineGrace)
+			defer grace.Stop()
+			for ; n < len(tasks); n++ {
+				select {
+				case d := <-ch:
+					record(d)
+					continue
+				case <-grace.C:
+				}
+				break
+			}
 			waiting := ""
 			if inflight := p.session.InFlight(); len(inflight) > 0 {
 				waiting = " (still waiting for " + strings.Join(inflight, ", ") + ")"
@@ -146,6 +163,10 @@ func (p *prober) runTasks(ctx context.Context, r *Result, merge func(dst, src *R
 	}
 	wg.Wait()
 }
+
+// deadlineGrace is how long a probe whose deadline passed waits for its
+// collectors to report their cancelled calls.
+const deadlineGrace = 100 * time.Millisecond
 
 // safeRun turns a panic in a collector into an error, so that one bad
 // response can never take the exporter down.

@@ -36,9 +36,12 @@ var (
 	storageBackupBytDesc = newDesc("storage_backup_bytes", "Total size of the backups on the storage.", storageLabels...)
 )
 
-func (e emitter) pve(r *Result) {
+func (e *emitter) pve(r *Result) {
 	d := r.PVE
 	for i := range d.Guests {
+		if !e.wants("guest_") {
+			break
+		}
 		g := &d.Guests[i]
 		id := strconv.Itoa(g.VMID)
 		e.gauge(guestInfoDesc, 1, id, g.Name, g.Type, g.Node, g.Pool, g.Tags, boolLabel(g.Template))
@@ -76,6 +79,9 @@ func (e emitter) pve(r *Result) {
 		}
 	}
 	for i := range d.Jobs {
+		if !e.wants("pve_job_") {
+			break
+		}
 		j := &d.Jobs[i]
 		e.gauge(pveJobInfoDesc, 1, j.ID, j.Schedule, j.Storage, j.Mode, j.Selection, j.Comment)
 		e.gauge(pveJobEnabledDesc, b2f(j.Enabled), j.ID)
@@ -91,6 +97,9 @@ func (e emitter) pve(r *Result) {
 		}
 	}
 	for i := range d.Storages {
+		if !e.wants("storage_") {
+			break
+		}
 		s := &d.Storages[i]
 		if s.HasUsage {
 			e.gauge(storageSizeDesc, float64(s.Total), s.Name, s.Node)

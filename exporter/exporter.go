@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"gopkg.in/yaml.v3"
@@ -233,13 +232,5 @@ func landingPage(cfg *config.Config, status bool) (http.Handler, error) {
 		Version:     version.Info(),
 		Links:       links,
 		Profiling:   "false",
-	})
-}
-
-// metricsHandler serves a registry like /metrics does.
-func metricsHandler(reg *prometheus.Registry, logger *slog.Logger) http.Handler {
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelError),
-		ErrorHandling: promhttp.ContinueOnError,
 	})
 }

@@ -31,7 +31,7 @@ func TestFaults(t *testing.T) {
 		healthy  string // a metric of an unaffected collector
 		logWants string
 	}{
-		{"pve:/cluster/backup=latency:30s", "jobs", `proxmox_backup_guest_info{`, "did not finish before the probe deadline"},
+		{"pve:/cluster/backup=latency:30s", "jobs", `proxmox_backup_guest_info{`, "GET /cluster/backup: context deadline exceeded"},
 		{"pve:/cluster/resources=status:500", "guests", `proxmox_backup_storage_backups{node="",storage="pbs"} 9`, "GET /cluster/resources?type=vm: HTTP 500"},
 		{"pve:/version=status:401", "up", "", "HTTP 401"},
 		{"pve:/cluster/backup=status:403", "jobs", `proxmox_backup_guest_backups{vmid="100"}`, "Sys.Audit"},

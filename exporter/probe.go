@@ -1,14 +1,18 @@
 package exporter
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 
 	"proxmox_backup_exporter/collector"
 	"proxmox_backup_exporter/config"
@@ -33,9 +37,40 @@ func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collector.NewMetrics(res))
-	metricsHandler(reg, e.logger).ServeHTTP(w, r)
+	writeMetrics(w, r, res, e.logger)
+}
+
+// writeMetrics streams a probe's metrics in the format the scraper asked
+// for, gzipped when it accepts that, family by family (see
+// collector.WriteMetrics).
+func writeMetrics(w http.ResponseWriter, r *http.Request, res *collector.Result, logger *slog.Logger) {
+	format := expfmt.Negotiate(r.Header)
+	w.Header().Set("Content-Type", string(format))
+	var out io.Writer = w
+	if gzipAccepted(r) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Add("Vary", "Accept-Encoding")
+		gz := gzip.NewWriter(w)
+		defer gz.Close()
+		out = gz
+	}
+	enc := expfmt.NewEncoder(out, format)
+	err := collector.WriteMetrics(enc, res)
+	if closer, ok := enc.(expfmt.Closer); ok && err == nil {
+		err = closer.Close()
+	}
+	if err != nil {
+		logger.Error("Cannot write the probe's metrics", "target", res.Target, "err", err)
+	}
+}
+
+func gzipAccepted(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		if name, _, _ := strings.Cut(strings.TrimSpace(part), ";"); strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			return true
+		}
+	}
+	return false
 }
 
 // ProbeTarget probes the named target. A timeout of 0 means the target's

@@ -155,8 +155,8 @@ func TestProbeDeadline(t *testing.T) {
 			t.Errorf("body lacks %q", want)
 		}
 	}
-	if !strings.Contains(te.logs.String(), "did not finish before the probe deadline") {
-		t.Error("the log does not name the collector that missed the deadline")
+	if logs := te.logs.String(); !strings.Contains(logs, "collector=guests") || !strings.Contains(logs, "GET /cluster/resources?type=vm: context deadline exceeded") {
+		t.Errorf("the log does not name the collector and the call that missed the deadline:\n%s", logs)
 	}
 
 	srv.Close()

@@ -1,0 +1,267 @@
+// Command scalebench measures the exporter at scale against the simulator:
+// for each size it reports the median scrape latency, the exporter
+// process's peak RSS and allocations per scrape, and the transfer floor:
+// the time to fetch the same API responses with the same concurrency and
+// discard them. It prints a Markdown table (see docs/performance.md).
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"proxmox_backup_exporter/simulator"
+)
+
+type size struct {
+	name string
+	pve  *simulator.PVEGenOptions
+	pbs  *simulator.PBSGenOptions
+}
+
+func main() {
+	exporterBin := flag.String("exporter", "./proxmox_backup_exporter", "the exporter binary to measure")
+	scrapes := flag.Int("scrapes", 7, "scrapes per size (the median is reported)")
+	quick := flag.Bool("quick", false, "only the smallest sizes")
+	flag.Parse()
+
+	now := time.Now()
+	sizes := []size{
+		{name: "PBS 1k snapshots, 100 groups", pbs: &simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 10, Snapshots: 10, Now: now}},
+		{name: "PBS 10k snapshots, 1,000 groups", pbs: &simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 100, Snapshots: 10, Now: now}},
+		{name: "PBS 100k snapshots, 1,000 groups", pbs: &simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 100, Snapshots: 100, Now: now}},
+		{name: "PBS 100k snapshots, 10,000 groups", pbs: &simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 1000, Snapshots: 10, Now: now}},
+		{name: "PVE 100 guests x 30 backups, 20 nodes", pve: &simulator.PVEGenOptions{Nodes: 20, Guests: 100, BackupsPerGuest: 30, Now: now}},
+		{name: "PVE 1,000 guests x 30 backups, 20 nodes", pve: &simulator.PVEGenOptions{Nodes: 20, Guests: 1000, BackupsPerGuest: 30, Now: now}},
+		{name: "PVE 5,000 guests x 30 backups, 20 nodes", pve: &simulator.PVEGenOptions{Nodes: 20, Guests: 5000, BackupsPerGuest: 30, Now: now}},
+	}
+	if *quick {
+		sizes = []size{sizes[0], sizes[4]}
+	}
+	fmt.Printf("Machine: %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
+	fmt.Println("| size | scrape p50 | floor p50 | ratio | peak RSS | allocs/scrape | API requests |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for _, s := range sizes {
+		r, err := measure(*exporterBin, s, *scrapes)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", s.name, err)
+			os.Exit(1)
+		}
+		fmt.Printf("| %s | %s | %s | %.1fx | %.1f MiB | %.0f | %d |\n", s.name, r.scrape.Round(time.Millisecond), r.floor.Round(time.Millisecond),
+			float64(r.scrape)/float64(r.floor), float64(r.rss)/(1<<20), r.allocs, r.requests)
+	}
+}
+
+type result struct {
+	scrape, floor time.Duration
+	rss           int64
+	allocs        float64
+	requests      int
+}
+
+// recorder remembers the API requests of one scrape, for the floor.
+type recorder struct {
+	mu   sync.Mutex
+	on   bool
+	reqs []*http.Request
+}
+
+func (rc *recorder) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc.mu.Lock()
+		if rc.on {
+			rc.reqs = append(rc.reqs, r.Clone(context.Background()))
+		}
+		rc.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func measure(bin string, s size, scrapes int) (result, error) {
+	var res result
+	rec := &recorder{}
+	var h http.Handler
+	typ, id, secret := "pbs", simulator.TestPBSTokenID, simulator.TestPBSTokenSecret
+	if s.pve != nil {
+		h = simulator.GeneratePVE(*s.pve).Handler()
+		typ, id, secret = "pve", simulator.TestPVETokenID, simulator.TestPVETokenSecret
+	} else {
+		h = simulator.GeneratePBS(*s.pbs).Handler()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return res, err
+	}
+	srv := &http.Server{Handler: rec.wrap(h)}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	dir, err := os.MkdirTemp("", "scalebench")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(dir)
+	cfg := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("targets:\n  t:\n    type: %s\n    url: http://%s\n    token_id: %q\n    token_secret: %q\n    timeout: 120s\n", typ, ln.Addr(), id, secret)), 0o600); err != nil {
+		return res, err
+	}
+	eln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return res, err
+	}
+	addr := eln.Addr().String()
+	eln.Close()
+	cmd := exec.Command(bin, "--config.file="+cfg, "--web.listen-address="+addr, "--log.level=error")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return res, err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	base := "http://" + addr
+	for i := 0; ; i++ {
+		if resp, err := http.Get(base + "/-/ready"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if i > 100 {
+			return res, fmt.Errorf("the exporter did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	get := func(path string) (string, error) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			return "", fmt.Errorf("%s: %d", path, resp.StatusCode)
+		}
+		return string(b), err
+	}
+	mallocs := func() float64 {
+		body, _ := get("/metrics")
+		for _, l := range strings.Split(body, "\n") {
+			if v, ok := strings.CutPrefix(l, "go_memstats_mallocs_total "); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				return f
+			}
+		}
+		return 0
+	}
+
+	// A warm-up scrape, recorded for the floor.
+	rec.on = true
+	body, err := get("/probe?target=t")
+	rec.on = false
+	if err != nil {
+		return res, err
+	}
+	if !strings.Contains(body, "proxmox_backup_up 1") || strings.Contains(body, "collector_success{collector=\"groups\"} 0") {
+		return res, fmt.Errorf("the warm-up scrape failed")
+	}
+	res.requests = len(rec.reqs)
+
+	var lat []time.Duration
+	m0 := mallocs()
+	for i := 0; i < scrapes; i++ {
+		start := time.Now()
+		if _, err := get("/probe?target=t"); err != nil {
+			return res, err
+		}
+		lat = append(lat, time.Since(start))
+	}
+	m1 := mallocs()
+	res.allocs = (m1 - m0) / float64(scrapes)
+	res.scrape = median(lat)
+	res.rss = peakRSS(cmd.Process.Pid)
+
+	var floors []time.Duration
+	for i := 0; i < scrapes; i++ {
+		floors = append(floors, replay(rec.reqs, ln.Addr().String(), 4))
+	}
+	res.floor = median(floors)
+	return res, nil
+}
+
+// replay fetches the recorded requests with the exporter's concurrency
+// bound and its headers (token, Accept-Encoding), discarding the bodies.
+func replay(reqs []*http.Request, addr string, concurrency int) time.Duration {
+	tr := &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: concurrency}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	start := time.Now()
+	work := make(chan *http.Request)
+	var wg sync.WaitGroup
+	for i := 0; i < concurrency; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range work {
+				req, _ := http.NewRequest(http.MethodGet, "http://"+addr+r.URL.RequestURI(), nil)
+				req.Header = r.Header.Clone()
+				resp, err := client.Do(req)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	for _, r := range reqs {
+		work <- r
+	}
+	close(work)
+	wg.Wait()
+	return time.Since(start)
+}
+
+func median(d []time.Duration) time.Duration {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return d[len(d)/2]
+}
+
+// peakRSS reads the process's high-water mark of resident memory.
+func peakRSS(pid int) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+		}
+	}
+	return "unknown CPU"
+}
