@@ -26,7 +26,7 @@ func probeSim(t testing.TB, typ, url, id, secret, extra string) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	return Probe(ctx, tg, c.Session(secret), Options{Now: func() time.Time { return testNow }})
 }
