@@ -12,7 +12,7 @@ LDFLAGS   := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION)
 TOOLS     := $(CURDIR)/.tools/bin
 export PROMTOOL ?= $(TOOLS)/promtool
 
-.PHONY: all build test lint unit tools generate demo simulator clean
+.PHONY: all build test lint unit tools generate demo simulator bench clean
 
 all: build
 
@@ -37,6 +37,13 @@ demo:
 
 simulator:
 	CGO_ENABLED=0 $(GO) build -trimpath -o proxmox-simulator ./cmd/proxmox-simulator
+
+## bench: Go benchmarks of the hot paths, then the scale benchmark of the
+## exporter binary against the simulator (docs/performance.md).
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./proxmox/... ./collector/
+	$(GO) run ./cmd/scalebench --exporter ./$(BINARY)
+	$(GO) run ./cmd/scalebench --exporter ./$(BINARY) --throughput 20s
 
 ## tools: fetch promtool, prometheus, alertmanager and amtool into .tools/.
 tools:

@@ -36,7 +36,15 @@ func main() {
 	exporterBin := flag.String("exporter", "./proxmox_backup_exporter", "the exporter binary to measure")
 	scrapes := flag.Int("scrapes", 7, "scrapes per size (the median is reported)")
 	quick := flag.Bool("quick", false, "only the smallest sizes")
+	throughput := flag.Duration("throughput", 0, "instead: measure probes per second for this long against the large preset, with many targets scraped concurrently")
 	flag.Parse()
+	if *throughput > 0 {
+		if err := measureThroughput(*exporterBin, *throughput); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	now := time.Now()
 	sizes := []size{
@@ -264,4 +272,106 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// measureThroughput scrapes 20 targets (10 PVE clusters of 1,000 guests and
+// 10 backup servers of 10,000 snapshots, all served by one simulator) at
+// rising concurrency and reports probes per second and where the CPU went.
+func measureThroughput(bin string, d time.Duration) error {
+	now := time.Now()
+	pve := simulator.GeneratePVE(simulator.PVEGenOptions{Nodes: 20, Guests: 1000, BackupsPerGuest: 30, Now: now}).Handler()
+	pbs := simulator.GeneratePBS(simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 100, Snapshots: 10, Now: now}).Handler()
+	var addrs []string
+	for _, h := range []http.Handler{pve, pbs} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: h}
+		go srv.Serve(ln)
+		defer srv.Close()
+		addrs = append(addrs, ln.Addr().String())
+	}
+	dir, err := os.MkdirTemp("", "scalebench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	var cfg strings.Builder
+	cfg.WriteString("targets:\n")
+	var names []string
+	for i := 0; i < 10; i++ {
+		fmt.Fprintf(&cfg, "  pve%d:\n    type: pve\n    url: http://%s\n    token_id: %q\n    token_secret: %q\n    timeout: 120s\n", i, addrs[0], simulator.TestPVETokenID, simulator.TestPVETokenSecret)
+		fmt.Fprintf(&cfg, "  pbs%d:\n    type: pbs\n    url: http://%s\n    token_id: %q\n    token_secret: %q\n    timeout: 120s\n", i, addrs[1], simulator.TestPBSTokenID, simulator.TestPBSTokenSecret)
+		names = append(names, fmt.Sprintf("pve%d", i), fmt.Sprintf("pbs%d", i))
+	}
+	path := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(path, []byte(cfg.String()), 0o600); err != nil {
+		return err
+	}
+	eln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	addr := eln.Addr().String()
+	eln.Close()
+	cmd := exec.Command(bin, "--config.file="+path, "--web.listen-address="+addr, "--log.level=error")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	time.Sleep(300 * time.Millisecond)
+
+	fmt.Printf("Machine: %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
+	fmt.Println("| concurrent scrapes | probes/s | p50 latency | exporter CPU | simulator CPU | exporter peak RSS |")
+	fmt.Println("|---|---|---|---|---|---|")
+	client := &http.Client{Timeout: 2 * time.Minute}
+	for _, conc := range []int{1, 4, 16, 32} {
+		cpu0, self0 := cpuSeconds(cmd.Process.Pid), cpuSeconds(os.Getpid())
+		start := time.Now()
+		var mu sync.Mutex
+		var lat []time.Duration
+		var wg sync.WaitGroup
+		for w := 0; w < conc; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; time.Since(start) < d; i++ {
+					t0 := time.Now()
+					resp, err := client.Get("http://" + addr + "/probe?target=" + names[i%len(names)])
+					if err != nil {
+						continue
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					mu.Lock()
+					lat = append(lat, time.Since(t0))
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		elapsed := time.Since(start).Seconds()
+		cpu := (cpuSeconds(cmd.Process.Pid) - cpu0) / elapsed
+		self := (cpuSeconds(os.Getpid()) - self0) / elapsed
+		fmt.Printf("| %d | %.1f | %s | %.0f%% | %.0f%% | %.1f MiB |\n", conc, float64(len(lat))/elapsed, median(lat).Round(time.Millisecond), cpu*100, self*100, float64(peakRSS(cmd.Process.Pid))/(1<<20))
+	}
+	return nil
+}
+
+// cpuSeconds is a process's user and system CPU time so far.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndex(s, ")")+2:])
+	if len(fields) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(fields[11], 64)
+	st, _ := strconv.ParseFloat(fields[12], 64)
+	return (ut + st) / 100 // clock ticks; 100 per second on Linux
 }
