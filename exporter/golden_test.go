@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"proxmox_backup_exporter/internal/testtools"
 	"proxmox_backup_exporter/simulator"
 )
 
@@ -108,31 +109,8 @@ func lineDiff(want, got string) string {
 	return b.String()
 }
 
-// promtool finds promtool: $PROMTOOL, the repository's .tools/bin, or PATH.
-// Without it the test is skipped, except in CI, where it must be there.
-func promtool(t *testing.T) string {
-	t.Helper()
-	candidates := []string{os.Getenv("PROMTOOL"), filepath.Join("..", ".tools", "bin", "promtool")}
-	if p, err := exec.LookPath("promtool"); err == nil {
-		candidates = append(candidates, p)
-	}
-	for _, c := range candidates {
-		if c == "" {
-			continue
-		}
-		if _, err := os.Stat(c); err == nil {
-			return c
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("promtool not found: run scripts/fetch-tools.sh")
-	}
-	t.Skip("promtool not found: run scripts/fetch-tools.sh (make tools)")
-	return ""
-}
-
 func TestGoldenFilesPassPromtool(t *testing.T) {
-	tool := promtool(t)
+	tool := testtools.Promtool(t)
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.prom"))
 	if len(files) == 0 {
 		t.Fatal("no golden files")
