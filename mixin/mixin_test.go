@@ -272,3 +272,14 @@ func TestEveryAlertIsTested(t *testing.T) {
 		t.Errorf("%d alerts, want the 15 of the contract", len(seen))
 	}
 }
+
+func TestExampleConfigs(t *testing.T) {
+	promtool := testtools.Promtool(t)
+	amtool := testtools.Find(t, "amtool", "AMTOOL")
+	if out, err := exec.Command(promtool, "check", "config", filepath.Join(root, "examples", "prometheus.yml")).CombinedOutput(); err != nil {
+		t.Errorf("promtool check config: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(amtool, "check-config", filepath.Join(root, "examples", "alertmanager.yml")).CombinedOutput(); err != nil {
+		t.Errorf("amtool check-config: %v\n%s", err, out)
+	}
+}
