@@ -12,7 +12,7 @@ LDFLAGS   := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION)
 TOOLS     := $(CURDIR)/.tools/bin
 export PROMTOOL ?= $(TOOLS)/promtool
 
-.PHONY: all build test lint unit tools generate demo simulator bench clean
+.PHONY: all build test lint unit e2e tools generate demo simulator bench clean
 
 all: build
 
@@ -44,6 +44,10 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./proxmox/... ./collector/
 	$(GO) run ./cmd/scalebench --exporter ./$(BINARY)
 	$(GO) run ./cmd/scalebench --exporter ./$(BINARY) --throughput 20s
+
+## e2e: simulator, exporter, Prometheus and Alertmanager end to end.
+e2e:
+	E2E=1 $(GO) test -count=1 -v -run . ./e2e/
 
 ## tools: fetch promtool, prometheus, alertmanager and amtool into .tools/.
 tools:

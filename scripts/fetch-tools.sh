@@ -16,7 +16,7 @@ missing=0
 for t in "${want[@]}"; do
   [ -x "$bin/$t" ] || missing=1
 done
-if [ "$missing" = 0 ]; then
+if [ "$missing" = 0 ] && [ -e /usr/share/prometheus/alertmanager/default.tmpl ]; then
   echo "fetch-tools: all tools present in $bin"
   exit 0
 fi
@@ -45,6 +45,14 @@ for t in "${want[@]}"; do
   fi
   ln -sf "$src" "$bin/$t"
 done
+
+# Debian's Alertmanager reads its notification templates from this fixed
+# directory; put the unpacked copies there (data files, no service).
+tmpl=/usr/share/prometheus/alertmanager
+if [ ! -e "$tmpl/default.tmpl" ]; then
+  { mkdir -p "$tmpl" && cp "$tools/root$tmpl"/*.tmpl "$tmpl/"; } ||
+    echo "fetch-tools: cannot install the templates in $tmpl (run as root): Alertmanager will not send notifications" >&2
+fi
 
 "$bin/promtool" --version 2>&1 | head -n 1
 "$bin/alertmanager" --version 2>&1 | head -n 1
