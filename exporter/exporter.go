@@ -168,7 +168,17 @@ func (e *Exporter) Handler(metrics http.Handler) http.Handler {
 		e.mu.RUnlock()
 		landing.ServeHTTP(w, r)
 	})
-	return mux
+	return referrerPolicy(mux)
+}
+
+// referrerPolicy sends Referrer-Policy: no-referrer. The web config's
+// http_server_config.headers sets the other security headers, but
+// exporter-toolkit's list of allowed headers does not include this one.
+func referrerPolicy(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (e *Exporter) serveConfig(w http.ResponseWriter, r *http.Request) {

@@ -260,3 +260,9 @@ func TestScrapeTimeout(t *testing.T) {
 		}
 	}
 }
+
+func httptestServer(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

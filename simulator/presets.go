@@ -109,7 +109,8 @@ func GeneratePVE(o PVEGenOptions) *PVE {
 // that the backups age in real time. Among them: web03 (115), whose backup
 // failed last night; new01 (118), never backed up; lab01 (120), excluded
 // from every job; mail (104), whose newest backup failed verification; and
-// the PBS datastore "main" at 85%, predicted full in five days.
+// the PBS datastore "main" at 85%, predicted full in five days. A guest named
+// <script>alert(1)</script> and a group comment with HTML test escaping.
 func DemoScenario(now time.Time) (*PVE, *PBS) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	day := 24 * time.Hour
@@ -199,6 +200,8 @@ func DemoScenario(now time.Time) (*PVE, *PBS) {
 		}
 	}
 	p.Guests = append(p.Guests, PVEGuest{VMID: 9000, Name: "tmpl-debian13", Type: "qemu", Node: "pve1", Status: "stopped", Template: true})
+	// A hostile name: every page must show it escaped.
+	p.Guests = append(p.Guests, PVEGuest{VMID: 131, Name: "<script>alert(1)</script>", Type: "lxc", Node: "pve2", Status: "running", Tags: "nobackup"})
 	p.Storages = []PVEStorage{pbsStore, local}
 	p.Jobs = []PVEBackupJob{
 		{ID: "backup-prod-nightly", Schedule: "01:00", Storage: "pbs", Pool: "prod", Comment: "production, nightly", NextRun: prodRun.Add(day).Unix()},

@@ -1,0 +1,186 @@
+package exporter
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/exporter-toolkit/web"
+	"gopkg.in/yaml.v3"
+
+	"proxmox_backup_exporter/internal/testtools"
+	"proxmox_backup_exporter/simulator"
+)
+
+// The password whose bcrypt hash examples/web-config.yml holds.
+const examplePassword = "change-me-now"
+
+// TestWebConfig serves the exporter through exporter-toolkit with the
+// example web config (its certificate paths pointed at a test certificate):
+// every endpoint needs TLS and the right password, and carries the
+// security headers.
+func TestWebConfig(t *testing.T) {
+	dir := t.TempDir()
+	cert, err := simulator.SelfSignedCert(time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	writePEM(t, certPath, "CERTIFICATE", cert.Certificate[0])
+	writePEM(t, keyPath, "PRIVATE KEY", keyDER)
+
+	raw, err := os.ReadFile(filepath.Join(testtools.Root(), "examples", "web-config.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wc map[string]any
+	if err := yaml.Unmarshal(raw, &wc); err != nil {
+		t.Fatal(err)
+	}
+	tlsCfg := wc["tls_server_config"].(map[string]any)
+	tlsCfg["cert_file"], tlsCfg["key_file"] = certPath, keyPath
+	out, _ := yaml.Marshal(wc)
+	webConfig := filepath.Join(dir, "web-config.yml")
+	if err := os.WriteFile(webConfig, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg, _, _ := simulators(t)
+	secretFile := filepath.Join(dir, "pve.secret")
+	if err := os.WriteFile(secretFile, []byte(simulator.TestPVETokenSecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg = strings.Replace(cfg, "token_secret: \""+simulator.TestPVETokenSecret+"\"", "token_secret_file: "+secretFile, 1)
+	cfgPath := filepath.Join(dir, "exporter.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	exp, err := New(Options{ConfigFile: cfgPath, Registry: reg, Now: func() time.Time { return goldenNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	srv := &http.Server{Handler: exp.Handler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))}
+	systemd := false
+	flags := &web.FlagConfig{WebListenAddresses: &[]string{addr}, WebSystemdSocket: &systemd, WebConfigFile: &webConfig}
+	done := make(chan error, 1)
+	go func() { done <- web.ListenAndServe(srv, flags, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Error(err)
+		}
+	})
+
+	pool := x509.NewCertPool()
+	pool.AddCert(cert.Leaf)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 20 * time.Second}
+	get := func(scheme, path, user, pass string) (*http.Response, string, error) {
+		req, _ := http.NewRequest("GET", scheme+"://"+addr+path, nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, "", err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b), nil
+	}
+	for i := 0; ; i++ {
+		if _, _, err := get("https", "/-/healthy", "", ""); err == nil {
+			break
+		}
+		if i > 100 {
+			t.Fatal("the server did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// Go's TLS server answers a plain HTTP request with a bare 400.
+	if resp, body, err := get("http", "/metrics", "prometheus", examplePassword); err == nil && (resp.StatusCode != 400 || strings.Contains(body, "proxmox_backup")) {
+		t.Errorf("plain HTTP was served: %d", resp.StatusCode)
+	}
+	for _, path := range []string{"/", "/metrics", "/probe?target=cluster", "/status", "/status.json", "/config", "/-/healthy", "/static/status.css"} {
+		if resp, _, err := get("https", path, "", ""); err != nil || resp.StatusCode != 401 {
+			t.Errorf("%s without credentials: %v %v, want 401", path, status(resp), err)
+		}
+		if resp, _, err := get("https", path, "prometheus", "wrong"); err != nil || resp.StatusCode != 401 {
+			t.Errorf("%s with a wrong password: %v %v, want 401", path, status(resp), err)
+		}
+		resp, body, err := get("https", path, "prometheus", examplePassword)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s with the password: %v %v, want 200", path, status(resp), err)
+		}
+		for _, h := range []string{"Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Strict-Transport-Security", "Referrer-Policy"} {
+			if resp.Header.Get(h) == "" {
+				t.Errorf("%s lacks the %s header", path, h)
+			}
+		}
+		if strings.Contains(body, simulator.TestPVETokenSecret) || strings.Contains(body, simulator.TestPBSTokenSecret) {
+			t.Errorf("%s shows a token secret", path)
+		}
+		if strings.HasPrefix(path, "/status") && strings.Contains(body, secretFile) {
+			t.Errorf("%s shows the secret file's path", path)
+		}
+	}
+}
+
+func status(resp *http.Response) any {
+	if resp == nil {
+		return nil
+	}
+	return resp.StatusCode
+}
+
+func writePEM(t *testing.T, path, typ string, der []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The demo scenario's hostile guest name and HTML comment are escaped on
+// the status page.
+func TestStatusPageEscapes(t *testing.T) {
+	pve, pbs := simulator.DemoScenario(time.Now())
+	pveSrv := httptestServer(t, pve.Handler())
+	pbsSrv := httptestServer(t, pbs.Handler())
+	cfg := "targets:\n" +
+		"  demo-pve:\n    type: pve\n    url: " + pveSrv + "\n    token_id: \"" + simulator.TestPVETokenID + "\"\n    token_secret: \"" + simulator.TestPVETokenSecret + "\"\n" +
+		"  demo-pbs:\n    type: pbs\n    url: " + pbsSrv + "\n    token_id: \"" + simulator.TestPBSTokenID + "\"\n    token_secret: \"" + simulator.TestPBSTokenSecret + "\"\n"
+	te := newTestExporter(t, cfg, nil)
+	_, body := te.get("/status")
+	if strings.Contains(body, "<script>alert(1)</script>") || strings.Contains(body, "<b>bold</b>") {
+		t.Fatal("the status page renders a guest name or comment as HTML")
+	}
+	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;b&gt;bold&lt;/b&gt; host backup"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the status page lacks the escaped %q", want)
+		}
+	}
+}
