@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-find mixin -name '*.libsonnet' -o -name '*.jsonnet' | xargs go tool jsonnetfmt -i
+find mixin \( -name '*.libsonnet' -o -name '*.jsonnet' \) -exec go tool jsonnetfmt -i {} +
 go tool jsonnet -J mixin -S -e 'std.manifestYamlDoc((import "mixin/mixin.libsonnet").prometheusAlerts)' > alerts/proxmox-backup-alerts.yaml
 rm -f dashboards/*.json
 go tool jsonnet -J mixin -m dashboards -e '(import "mixin/mixin.libsonnet").grafanaDashboards' >/dev/null
