@@ -32,6 +32,34 @@ func (p *prober) probePVE(ctx context.Context, r *Result) {
 		task{"tasks", func(ctx context.Context, part *Result) error { return v.collectTasks(ctx, part.PVE) }},
 	)
 	v.assemble(r.PVE)
+	r.Warnings = append(r.Warnings, silentOmissions(r.PVE)...)
+	for _, w := range r.Warnings {
+		p.logger.Warn(w)
+	}
+}
+
+// silentOmissions spots what PVE hides from a token without failing: backup
+// volumes that a token without Datastore.AllocateSpace and VM.Backup does not
+// see, and root@pam's scheduled tasks that need Sys.Audit.
+func silentOmissions(d *PVEData) []string {
+	var out []string
+	for _, s := range d.Storages {
+		if s.Listed && s.Backups == 0 && s.Type == "pbs" && s.Used > 0 {
+			out = append(out, fmt.Sprintf("storage %s lists no backups although its datastore holds %d bytes: the token probably lacks Datastore.AllocateSpace on /storage/%s and VM.Backup on /vms", s.Name, s.Used, s.Name))
+		}
+	}
+	if d.AttemptsKnown && d.BackupsKnown && len(d.attempts) == 0 {
+		backedUp := 0
+		for _, g := range d.Guests {
+			if g.Covered && g.Last != nil {
+				backedUp++
+			}
+		}
+		if backedUp > 0 {
+			out = append(out, fmt.Sprintf("%d covered guests have backups but no vzdump task is visible: the token probably lacks Sys.Audit on /nodes (scheduled jobs run as root@pam)", backedUp))
+		}
+	}
+	return out
 }
 
 func mergePVE(dst, src *Result) {

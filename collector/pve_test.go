@@ -201,3 +201,30 @@ func TestPVEOfflineNode(t *testing.T) {
 		t.Error("backups of reachable storages must still be exported")
 	}
 }
+
+// A token without Datastore.AllocateSpace and VM.Backup sees empty backup
+// listings, and one without Sys.Audit no scheduled task: both are warned of.
+func TestPVESilentOmissions(t *testing.T) {
+	p := simulator.PVETestScenario(testNow)
+	p.Nodes[2].Offline = false
+	for i := range p.Storages {
+		p.Storages[i].Volumes = nil
+	}
+	r := probePVE(t, p)
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "storage pbs lists no backups") || !strings.Contains(r.Warnings[0], "VM.Backup") {
+		t.Errorf("warnings = %q", r.Warnings)
+	}
+
+	p = simulator.PVETestScenario(testNow)
+	p.Nodes[2].Offline = false
+	p.Tasks = nil
+	r = probePVE(t, p)
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "Sys.Audit") {
+		t.Errorf("warnings = %q", r.Warnings)
+	}
+
+	r = probePVE(t, func() *simulator.PVE { p := simulator.PVETestScenario(testNow); p.Nodes[2].Offline = false; return p }())
+	if len(r.Warnings) != 0 {
+		t.Errorf("a healthy cluster: warnings = %q", r.Warnings)
+	}
+}

@@ -21,6 +21,9 @@ type Result struct {
 	Up         bool
 	Info       *TargetInfo
 	Collectors []CollectorStatus
+	// Warnings are problems the API does not report as errors, such as a
+	// listing that is probably empty for want of a privilege.
+	Warnings []string
 
 	PBS *PBSData
 	PVE *PVEData

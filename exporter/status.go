@@ -187,6 +187,7 @@ func targetStatus(t *config.Target, r *collector.Result) statusTarget {
 			st.Problems = append(st.Problems, c.Name+": "+publicError(t, c.Err))
 		}
 	}
+	st.Problems = append(st.Problems, r.Warnings...)
 	return st
 }
 
