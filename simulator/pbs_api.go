@@ -17,18 +17,7 @@ import (
 // for clients that accept it.
 func (p *PBS) Handler() http.Handler {
 	mux := http.NewServeMux()
-	h := func(pattern string, f func(w http.ResponseWriter, r *http.Request) (any, int, string)) {
-		mux.HandleFunc("GET /api2/json"+pattern, func(w http.ResponseWriter, r *http.Request) {
-			data, status, msg := f(w, r)
-			switch {
-			case status != 0 && status != http.StatusOK:
-				pveError(w, status, msg)
-			case data == skipBody:
-			default:
-				pveJSON(w, data)
-			}
-		})
-	}
+	h := func(pattern string, f apiFunc) { route(mux, pattern, f) }
 	h("/version", p.version)
 	h("/admin/datastore", p.datastores)
 	h("/status/datastore-usage", p.usage)
@@ -74,7 +63,7 @@ func (p *PBS) auth(next http.Handler) http.Handler {
 	})
 }
 
-func (p *PBS) storeScoped(f func(w http.ResponseWriter, r *http.Request, d *Datastore) (any, int, string)) func(w http.ResponseWriter, r *http.Request) (any, int, string) {
+func (p *PBS) storeScoped(f func(w http.ResponseWriter, r *http.Request, d *Datastore) (any, int, string)) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) (any, int, string) {
 		d := p.datastore(r.PathValue("store"))
 		if d == nil {
@@ -354,7 +343,7 @@ func (p *PBS) gcAll(http.ResponseWriter, *http.Request) (any, int, string) {
 
 // jobs lists job configurations with their schedule state: a job that never
 // ran has only next-run; a running one has its upid but no state or end.
-func (p *PBS) jobs(list func() []Job, workerType string) func(http.ResponseWriter, *http.Request) (any, int, string) {
+func (p *PBS) jobs(list func() []Job, workerType string) apiFunc {
 	return func(http.ResponseWriter, *http.Request) (any, int, string) {
 		out := []map[string]any{}
 		for i, j := range list() {

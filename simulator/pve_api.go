@@ -18,27 +18,7 @@ import (
 func (p *PVE) Handler() http.Handler {
 	p.index()
 	mux := http.NewServeMux()
-	h := func(pattern string, f func(w http.ResponseWriter, r *http.Request) (any, int, string)) {
-		mux.HandleFunc("GET /api2/json"+pattern, func(w http.ResponseWriter, r *http.Request) {
-			data, status, msg := f(w, r)
-			if status == 0 {
-				status = http.StatusOK
-			}
-			if status != http.StatusOK {
-				pveError(w, status, msg)
-				return
-			}
-			switch {
-			case data == skipBody:
-			case msg == "envelope":
-				// The handler built the whole envelope ("data" and "total").
-				w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-				_ = json.NewEncoder(w).Encode(data)
-			default:
-				pveJSON(w, data)
-			}
-		})
-	}
+	h := func(pattern string, f apiFunc) { route(mux, pattern, f) }
 	h("/version", p.version)
 	h("/nodes", p.nodes)
 	h("/cluster/status", p.clusterStatus)
@@ -61,20 +41,6 @@ func (p *PVE) Handler() http.Handler {
 		pveError(w, http.StatusNotImplemented, fmt.Sprintf("Method 'GET %s' not implemented", strings.TrimPrefix(r.URL.Path, "/api2/json")))
 	})
 	return gzipOver1K(p.auth(mux))
-}
-
-// skipBody tells the route wrapper that the handler wrote the body itself.
-var skipBody = &struct{}{}
-
-func pveJSON(w http.ResponseWriter, data any) {
-	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	_ = json.NewEncoder(w).Encode(map[string]any{"data": data})
-}
-
-func pveError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"data": nil, "message": msg + "\n"})
 }
 
 // pveTokenRE is pve-http-server's extraction of the token: "PVEAPIToken"
@@ -104,7 +70,7 @@ func (p *PVE) auth(next http.Handler) http.Handler {
 
 // nodeScoped answers for an unknown or offline node the way pveproxy does
 // when it cannot reach the node.
-func (p *PVE) nodeScoped(f func(w http.ResponseWriter, r *http.Request, n *PVENode) (any, int, string)) func(w http.ResponseWriter, r *http.Request) (any, int, string) {
+func (p *PVE) nodeScoped(f func(w http.ResponseWriter, r *http.Request, n *PVENode) (any, int, string)) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) (any, int, string) {
 		n := p.node(r.PathValue("node"))
 		if n == nil {
