@@ -228,3 +228,46 @@ func TestPVESilentOmissions(t *testing.T) {
 		t.Errorf("a healthy cluster: warnings = %q", r.Warnings)
 	}
 }
+
+// A guest whose last attempt lies behind more than 50 newer tasks (the
+// API's default page) still gets it, within the lookback.
+func TestPVEAttemptBehindManyTasks(t *testing.T) {
+	p := simulator.PVETestScenario(testNow)
+	p.Nodes[2].Offline = false
+	old := testNow.Add(-3 * 24 * time.Hour)
+	p.Tasks = append(p.Tasks, simulator.PVETask{Node: "pve1", Start: old, End: old.Add(time.Minute), VMID: "106",
+		Guests: []simulator.PVETaskGuest{{VMID: 106, Type: "qemu", Start: old, Duration: time.Minute}}})
+	// 60 newer manual backups of 100 push it past the first 50 tasks; the
+	// pool job's task is the newest attempt of 100 anyway.
+	for i := 0; i < 60; i++ {
+		start := testNow.Add(-48*time.Hour + time.Duration(i)*time.Minute)
+		p.Tasks = append(p.Tasks, simulator.PVETask{Node: "pve1", Start: start, End: start.Add(30 * time.Second), VMID: "9000",
+			Guests: []simulator.PVETaskGuest{{VMID: 9000, Type: "qemu", Start: start, Duration: 30 * time.Second}}})
+	}
+	// Remove 106 from the all job's log so that only the old task has it.
+	for i := range p.Tasks {
+		var keep []simulator.PVETaskGuest
+		for _, g := range p.Tasks[i].Guests {
+			if g.VMID != 106 || p.Tasks[i].VMID == "106" {
+				keep = append(keep, g)
+			}
+		}
+		p.Tasks[i].Guests = keep
+	}
+	r := probePVE(t, p)
+	a := guest(t, r, 106).LastAttempt
+	if a == nil || !a.Success || !a.Start.Equal(old) {
+		t.Fatalf("106's attempt behind 60 newer tasks: %+v", a)
+	}
+	// Outside the lookback it is not searched for.
+	r = probeSim(t, "pve", httptestURL(t, p), simulator.TestPVETokenID, simulator.TestPVETokenSecret, "    task_lookback: 1d\n")
+	if a := guest(t, r, 106).LastAttempt; a != nil {
+		t.Errorf("an attempt older than the lookback: %+v", a)
+	}
+}
+
+func httptestURL(t *testing.T, p *simulator.PVE) string {
+	srv := httptest.NewServer(p.Handler())
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
