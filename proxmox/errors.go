@@ -46,29 +46,25 @@ func (e *Error) hint() string {
 func privilegeFor(p Product, endpoint string) string {
 	if p == PBS {
 		switch {
-		case hasPrefix(endpoint, "/admin/sync"):
+		case strings.HasPrefix(endpoint, "/admin/sync"):
 			return "Datastore.Audit on /datastore and Remote.Audit on /remote (role Audit plus RemoteAudit)"
-		case hasPrefix(endpoint, "/tape"):
+		case strings.HasPrefix(endpoint, "/tape"):
 			return "Tape.Audit on /tape (role Audit)"
-		case hasPrefix(endpoint, "/nodes"):
+		case strings.HasPrefix(endpoint, "/nodes"):
 			return "Sys.Audit on /system (role Audit)"
 		default:
 			return "Datastore.Audit on /datastore (role Audit on /)"
 		}
 	}
 	switch {
-	case hasPrefix(endpoint, "/nodes/") && contains(endpoint, "/storage/"):
+	case strings.HasPrefix(endpoint, "/nodes/") && strings.Contains(endpoint, "/storage/"):
 		return "Datastore.Audit on /storage, plus Datastore.AllocateSpace on the storage and VM.Backup on /vms to see backup volumes"
-	case hasPrefix(endpoint, "/storage"):
+	case strings.HasPrefix(endpoint, "/storage"):
 		return "Datastore.Audit on /storage"
 	default:
 		return "Sys.Audit on / (role PVEAuditor)"
 	}
 }
-
-func hasPrefix(s, p string) bool { return strings.HasPrefix(s, p) }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 // IsAuthError reports whether err is a rejected token (401).
 func IsAuthError(err error) bool {
