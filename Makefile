@@ -6,9 +6,10 @@ VERSION   ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 REVISION  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BRANCH    ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 BUILDDATE ?= $(shell date -u +%Y%m%d-%H:%M:%S)
+BUILDUSER ?= $(shell whoami 2>/dev/null || echo unknown)@$(shell hostname 2>/dev/null || echo unknown)
 VPKG      := github.com/prometheus/common/version
 LDFLAGS   := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) \
-             -X $(VPKG).Branch=$(BRANCH) -X $(VPKG).BuildUser=$(USER)@make -X $(VPKG).BuildDate=$(BUILDDATE)
+             -X $(VPKG).Branch=$(BRANCH) -X $(VPKG).BuildUser=$(BUILDUSER) -X $(VPKG).BuildDate=$(BUILDDATE)
 TOOLS     := $(CURDIR)/.tools/bin
 export PROMTOOL ?= $(TOOLS)/promtool
 

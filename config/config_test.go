@@ -234,3 +234,23 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The example configuration is valid once its secret files exist.
+func TestExampleConfig(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "examples", "proxmox_backup_exporter.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, name := range []string{"cluster1", "backup1"} {
+		path := writeFile(t, name+".secret", testSecret)
+		text = strings.ReplaceAll(text, "/etc/proxmox_backup_exporter/"+name+".secret", path)
+	}
+	cfg, err := Parse([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Targets) != 2 || cfg.Targets["backup1"].Datastores[1] != "offsite" {
+		t.Errorf("targets: %+v", cfg.Targets)
+	}
+}
