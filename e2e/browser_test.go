@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -11,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"proxmox_backup_exporter/internal/testtools"
 	"proxmox_backup_exporter/simulator"
@@ -38,35 +34,17 @@ func TestStatusPageInChromium(t *testing.T) {
 		pveSrv.URL, simulator.TestPVETokenID, simulator.TestPVETokenSecret, pbsSrv.URL, simulator.TestPBSTokenID, simulator.TestPBSTokenSecret)
 	writeFile(t, filepath.Join(dir, "exporter.yml"), cfg)
 
-	cert, err := simulator.SelfSignedCert(time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, _ := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
-	writeFile(t, filepath.Join(dir, "tls.crt"), string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})))
-	writeFile(t, filepath.Join(dir, "tls.key"), string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})))
-	raw, err := os.ReadFile(filepath.Join(root, "examples", "web-config.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wc map[string]any
-	if err := yaml.Unmarshal(raw, &wc); err != nil {
-		t.Fatal(err)
-	}
-	tc := wc["tls_server_config"].(map[string]any)
-	tc["cert_file"], tc["key_file"] = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	out, _ := yaml.Marshal(wc)
-	writeFile(t, filepath.Join(dir, "web.yml"), string(out))
+	webConfig, _ := testtools.WebConfig(t, dir)
 
 	bin := filepath.Join(dir, "proxmox_backup_exporter")
 	if out, err := exec.Command("go", "build", "-o", bin, root).CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	addr := freeAddr(t)
-	start(t, bin, "--config.file="+filepath.Join(dir, "exporter.yml"), "--web.listen-address="+addr, "--web.config.file="+filepath.Join(dir, "web.yml"))
+	start(t, bin, "--config.file="+filepath.Join(dir, "exporter.yml"), "--web.listen-address="+addr, "--web.config.file="+webConfig)
 	time.Sleep(500 * time.Millisecond)
 
-	url := "https://prometheus:change-me-now@" + addr + "/status"
+	url := "https://prometheus:" + testtools.ExamplePassword + "@" + addr + "/status"
 	browser := func(args ...string) string {
 		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 			"--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -3,7 +3,6 @@ package exporter
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
@@ -18,14 +17,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/exporter-toolkit/web"
-	"gopkg.in/yaml.v3"
 
 	"proxmox_backup_exporter/internal/testtools"
 	"proxmox_backup_exporter/simulator"
 )
 
-// The password whose bcrypt hash examples/web-config.yml holds.
-const examplePassword = "change-me-now"
+const examplePassword = testtools.ExamplePassword
 
 // TestWebConfig serves the exporter through exporter-toolkit with the
 // example web config (its certificate paths pointed at a test certificate):
@@ -33,33 +30,7 @@ const examplePassword = "change-me-now"
 // security headers.
 func TestWebConfig(t *testing.T) {
 	dir := t.TempDir()
-	cert, err := simulator.SelfSignedCert(time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPath, keyPath := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	writePEM(t, certPath, "CERTIFICATE", cert.Certificate[0])
-	writePEM(t, keyPath, "PRIVATE KEY", keyDER)
-
-	raw, err := os.ReadFile(filepath.Join(testtools.Root(), "examples", "web-config.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wc map[string]any
-	if err := yaml.Unmarshal(raw, &wc); err != nil {
-		t.Fatal(err)
-	}
-	tlsCfg := wc["tls_server_config"].(map[string]any)
-	tlsCfg["cert_file"], tlsCfg["key_file"] = certPath, keyPath
-	out, _ := yaml.Marshal(wc)
-	webConfig := filepath.Join(dir, "web-config.yml")
-	if err := os.WriteFile(webConfig, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	webConfig, leaf := testtools.WebConfig(t, dir)
 
 	cfg, _, _ := simulators(t)
 	secretFile := filepath.Join(dir, "pve.secret")
@@ -96,7 +67,7 @@ func TestWebConfig(t *testing.T) {
 	})
 
 	pool := x509.NewCertPool()
-	pool.AddCert(cert.Leaf)
+	pool.AddCert(leaf)
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 20 * time.Second}
 	get := func(scheme, path, user, pass string) (*http.Response, string, error) {
 		req, _ := http.NewRequest("GET", scheme+"://"+addr+path, nil)
@@ -155,13 +126,6 @@ func status(resp *http.Response) any {
 		return nil
 	}
 	return resp.StatusCode
-}
-
-func writePEM(t *testing.T, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // The demo scenario's hostile guest name and HTML comment are escaped on

@@ -1,8 +1,11 @@
 package simulator
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"regexp"
+	"strings"
 )
 
 // apiFunc answers one API call: the data for the envelope, or an HTTP error
@@ -42,4 +45,23 @@ func pveError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"data": nil, "message": msg + "\n"})
+}
+
+// tokenAuth answers 401 with failMsg unless the Authorization header, as
+// re extracts it, holds "ID<sep>SECRET" (split at the last sep) with the
+// scenario's token. The secret is compared in constant time.
+func tokenAuth(next http.Handler, re *regexp.Regexp, sep, id, secret, failMsg string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok := false
+		if m := re.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
+			if i := strings.LastIndex(m[1], sep); i > 0 {
+				ok = m[1][:i] == id && subtle.ConstantTimeCompare([]byte(m[1][i+len(sep):]), []byte(secret)) == 1
+			}
+		}
+		if !ok {
+			pveError(w, http.StatusUnauthorized, failMsg)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

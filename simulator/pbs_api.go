@@ -1,7 +1,6 @@
 package simulator
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -48,19 +47,7 @@ func (p *PBS) Handler() http.Handler {
 var pbsTokenRE = regexp.MustCompile(`^PBSAPIToken[= ](.+)$`)
 
 func (p *PBS) auth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok := false
-		if m := pbsTokenRE.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
-			if i := strings.LastIndex(m[1], ":"); i > 0 {
-				ok = m[1][:i] == p.TokenID && subtle.ConstantTimeCompare([]byte(m[1][i+1:]), []byte(p.TokenSecret)) == 1
-			}
-		}
-		if !ok {
-			pveError(w, http.StatusUnauthorized, "authentication failed - invalid credentials")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	return tokenAuth(next, pbsTokenRE, ":", p.TokenID, p.TokenSecret, "authentication failed - invalid credentials")
 }
 
 func (p *PBS) storeScoped(f func(w http.ResponseWriter, r *http.Request, d *Datastore) (any, int, string)) apiFunc {

@@ -1,7 +1,6 @@
 package simulator
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -47,25 +46,10 @@ func (p *PVE) Handler() http.Handler {
 // followed by "=" or a space.
 var pveTokenRE = regexp.MustCompile(`(?:^|\s)PVEAPIToken(?:=| )([^;]*)`)
 
+// auth checks the token: the secret follows the last "=" (pve-access-control
+// verify_token).
 func (p *PVE) auth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m := pveTokenRE.FindStringSubmatch(r.Header.Get("Authorization"))
-		ok := false
-		if m != nil {
-			// The secret follows the last "=" (pve-access-control
-			// verify_token).
-			if i := strings.LastIndex(m[1], "="); i > 0 {
-				id, secret := m[1][:i], m[1][i+1:]
-				ok = id == p.TokenID &&
-					subtle.ConstantTimeCompare([]byte(secret), []byte(p.TokenSecret)) == 1
-			}
-		}
-		if !ok {
-			pveError(w, http.StatusUnauthorized, "authentication failure")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	return tokenAuth(next, pveTokenRE, "=", p.TokenID, p.TokenSecret, "authentication failure")
 }
 
 // nodeScoped answers for an unknown or offline node the way pveproxy does
