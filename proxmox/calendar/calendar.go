@@ -7,7 +7,8 @@
 // list, a range a..b, or a repetition start/step or a..b/step. Omitted time
 // fields are 0; omitted date fields match every date. The named events are
 // minutely, hourly, daily, weekly, monthly, yearly (annually), quarterly and
-// semiannually (semi-annually).
+// semiannually (semi-annually). A trailing "UTC" evaluates the event in UTC
+// instead of the given time zone.
 package calendar
 
 import (
@@ -20,6 +21,7 @@ import (
 // Event is a parsed calendar event.
 type Event struct {
 	text     string
+	utc      bool   // a trailing "UTC": evaluated in UTC, not the node's zone
 	weekdays uint8  // bit per time.Weekday; 0 = every day
 	years    []int  // nil = every year
 	months   uint16 // bits 1..12
@@ -69,6 +71,10 @@ func Parse(s string) (*Event, error) {
 	}
 	e := &Event{text: text}
 	fields := strings.Fields(spec)
+	// proxmox-time accepts a trailing UTC to evaluate the event in UTC.
+	if n := len(fields); n > 1 && fields[n-1] == "utc" {
+		e.utc, fields = true, fields[:n-1]
+	}
 	i := 0
 	if i < len(fields) && startsWithLetter(fields[i]) {
 		days, err := parseWeekdays(fields[i])
@@ -381,6 +387,9 @@ func wall(y int, m time.Month, d, secs int, loc *time.Location) time.Time {
 // Go normalizes it to. It reports false when there is none within about
 // ten years.
 func (e *Event) Prev(at time.Time) (time.Time, bool) {
+	if e.utc {
+		at = at.UTC()
+	}
 	loc := at.Location()
 	day := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, loc)
 	h, m, s := at.Clock()
@@ -407,6 +416,9 @@ func (e *Event) Prev(at time.Time) (time.Time, bool) {
 
 // Next returns the first occurrence strictly after after, in its location.
 func (e *Event) Next(after time.Time) (time.Time, bool) {
+	if e.utc {
+		after = after.UTC()
+	}
 	loc := after.Location()
 	start := after.Add(time.Second).Truncate(time.Second)
 	if start.Before(after) {

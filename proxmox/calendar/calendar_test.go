@@ -106,6 +106,8 @@ func TestPrev(t *testing.T) {
 		{"10:00", time.UTC, at}, // at is itself an occurrence
 		{"monthly", vienna, time.Date(2026, 11, 1, 0, 0, 0, 0, vienna)},
 		{"2019-10-21", time.UTC, time.Date(2019, 10, 21, 0, 0, 0, 0, time.UTC)},
+		{"02:00 UTC", vienna, time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC)},
+		{"sat 03:00 UTC", newYork, time.Date(2026, 11, 14, 3, 0, 0, 0, time.UTC)},
 		{"*-02-29 12:00", time.UTC, time.Date(2024, 2, 29, 12, 0, 0, 0, time.UTC)},
 	} {
 		e, err := Parse(tc.event)
