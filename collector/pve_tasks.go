@@ -160,9 +160,14 @@ func (v *pveView) nodeAttempts(ctx context.Context, node string, loc *time.Locat
 			if !want[at.VMID] || at.Skipped {
 				continue
 			}
-			if at.Running || (t.running() && at.End.IsZero() && !at.Success && at.Error == "") {
-				get(at.VMID).running = true
-				continue
+			if at.Running {
+				if t.running() {
+					get(at.VMID).running = true
+					continue
+				}
+				// The task ended without a word on this guest, e.g. a
+				// worker that died ("unexpected status").
+				at.Success, at.Error = false, "backup did not finish: task ended with "+t.Status
 			}
 			a := &Attempt{Start: at.Start, Duration: at.Duration, Success: at.Success, Error: at.Error, Node: node, UPID: t.UPID}
 			if a.Start.IsZero() {

@@ -271,3 +271,19 @@ func httptestURL(t *testing.T, p *simulator.PVE) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// A task that the list shows as ended but whose log stops mid-guest (the
+// worker died: "unexpected status") is a failure, not a running backup.
+func TestPVEDeadWorker(t *testing.T) {
+	p := simulator.PVETestScenario(testNow)
+	p.Nodes[2].Offline = false
+	start := testNow.Add(-30 * time.Minute)
+	p.Tasks = append(p.Tasks, simulator.PVETask{Node: "pve1", Start: start, End: start.Add(5 * time.Minute), Status: "unexpected status",
+		Args:   "--all 1 --exclude 100,101,104 --storage pbs --node pve1",
+		Guests: []simulator.PVETaskGuest{{VMID: 9000, Type: "qemu", Start: start.Add(time.Minute), Running: true}}})
+	r := probePVE(t, p)
+	g := guest(t, r, 9000)
+	if g.Running || g.LastAttempt == nil || g.LastAttempt.Success || !strings.Contains(g.LastAttempt.Error, "unexpected status") {
+		t.Errorf("9000: running %v, attempt %+v", g.Running, g.LastAttempt)
+	}
+}
