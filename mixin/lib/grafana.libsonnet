@@ -84,8 +84,9 @@
     options: { legend: { displayMode: 'table', placement: 'right' }, tooltip: { mode: 'multi' } },
   },
 
-  // A table of instant queries, one column per query, joined on the labels
-  // listed in joinBy.
+  // A table of instant queries (format 'table'): Grafana's merge joins
+  // their rows on the labels they share, one value column per query; the
+  // columns named in hidden, and the scrape labels, are left out.
   table(title, targets, x, y, w=24, h=12, overrides=[], hidden=[]):: {
     type: 'table',
     title: title,

@@ -1,0 +1,26 @@
+// Alerts about the probed targets themselves.
+function(c) {
+  local q = (import '../lib/promql.libsonnet')(c),
+
+  name: 'proxmox-backup-targets',
+  rules: [
+    q.alert(
+      'ProxmoxBackupTargetDown',
+      'critical',
+      // The exporter reports the API down, or Prometheus cannot scrape the
+      // probe at all (exporter down, probe timeout).
+      '(proxmox_backup_up{%s} == 0) or %s (up{%s} == 0)' % [q.sel, q.on, q.sel],
+      'A Proxmox target cannot be monitored.',
+      'The exporter cannot query {{ $labels.target }} (the API does not answer, rejects the token, or the probe itself fails): none of its backups are checked.',
+      c.targetDownFor,
+    ),
+    q.alert(
+      'ProxmoxBackupCollectorFailing',
+      'warning',
+      '(proxmox_backup_collector_success{%s} == 0) %s' % [q.sel, q.targetUp],
+      'Part of a Proxmox target cannot be read.',
+      'Collector {{ $labels.collector }} of {{ $labels.target }} fails: the metrics that depend on it are missing. The exporter log names the API call and the privilege it needs.',
+      c.collectorFailingFor,
+    ),
+  ],
+}
