@@ -10,18 +10,21 @@ BUILDUSER ?= $(shell whoami 2>/dev/null || echo unknown)@$(shell hostname 2>/dev
 VPKG      := github.com/prometheus/common/version
 LDFLAGS   := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) \
              -X $(VPKG).Branch=$(BRANCH) -X $(VPKG).BuildUser=$(BUILDUSER) -X $(VPKG).BuildDate=$(BUILDDATE)
-TOOLS     := $(CURDIR)/.tools/bin
-export PROMTOOL ?= $(TOOLS)/promtool
 
-.PHONY: all build test lint unit e2e tools generate demo simulator bench clean
+.PHONY: all build check test lint unit e2e tools generate demo simulator bench clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BINARY) .
 
-## test: everything CI runs: formatting, vet, unit tests with the race detector
-## (fuzz seed corpora, golden files, mixin and promtool checks included).
+## check: every test, as CI runs it: fetches the tools into .tools/ (no root),
+## then formatting, vet, unit tests with the race detector (fuzz seed corpora,
+## golden files, the mixin's rules on both promtools), the end-to-end test on
+## both Prometheus/Alertmanager sets, and the status page in Chromium.
+check: tools lint unit e2e
+
+## test: the quick part of check: formatting, vet and the unit tests.
 test: lint unit
 
 lint:
@@ -50,7 +53,8 @@ bench: build
 e2e:
 	E2E=1 $(GO) test -count=1 -v -run . ./e2e/
 
-## tools: fetch promtool, prometheus, alertmanager and amtool into .tools/.
+## tools: fetch promtool, prometheus, alertmanager and amtool into .tools/:
+## Debian's (the oldest supported) and the current releases built from source.
 tools:
 	scripts/fetch-tools.sh
 

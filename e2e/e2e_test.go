@@ -186,7 +186,15 @@ func smtpSink(t *testing.T, n *notifications) string {
 
 func start(t *testing.T, name string, args ...string) {
 	t.Helper()
+	startIn(t, "", name, args...)
+}
+
+// startIn starts a program with dir as its working directory ("" for the
+// test's own).
+func startIn(t *testing.T, dir, name string, args ...string) {
+	t.Helper()
 	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
 	logf, err := os.Create(filepath.Join(t.TempDir(), filepath.Base(name)+".log"))
 	if err != nil {
 		t.Fatal(err)
@@ -216,13 +224,22 @@ func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
 	}
 }
 
+// TestAlertsReachEmailAndGotify runs the whole path with the oldest
+// supported Prometheus and Alertmanager (Debian's) and with the current
+// releases.
 func TestAlertsReachEmailAndGotify(t *testing.T) {
 	if os.Getenv("E2E") == "" {
 		t.Skip("end-to-end test: run make e2e (E2E=1)")
 	}
+	for _, set := range testtools.Sets(t) {
+		t.Run(set.Name, func(t *testing.T) { alertsReachEmailAndGotify(t, set) })
+	}
+}
+
+func alertsReachEmailAndGotify(t *testing.T, set testtools.Set) {
 	root := testtools.Root()
-	prometheus := testtools.Find(t, "prometheus", "PROMETHEUS")
-	alertmanager := testtools.Find(t, "alertmanager", "ALERTMANAGER")
+	prometheus := set.Path("prometheus")
+	alertmanager := set.Path("alertmanager")
 	dir := t.TempDir()
 	now := time.Now().UTC()
 
@@ -265,7 +282,14 @@ func TestAlertsReachEmailAndGotify(t *testing.T) {
 	amAddr := freeAddr(t)
 	amConfig := exampleAlertmanager(t, root, hook.URL+"/gotify_webhook", smtpAddr, now)
 	writeFile(t, filepath.Join(dir, "alertmanager.yml"), amConfig)
-	start(t, alertmanager, "--config.file="+filepath.Join(dir, "alertmanager.yml"), "--storage.path="+filepath.Join(dir, "am"),
+	if tmpl := set.AlertmanagerTemplates(); tmpl != "" {
+		// Debian's Alertmanager, as .tools keeps it, reads its templates
+		// from ./alertmanager-templates (scripts/fetch-tools.sh).
+		if err := os.CopyFS(filepath.Join(dir, "alertmanager-templates"), os.DirFS(tmpl)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startIn(t, dir, alertmanager, "--config.file="+filepath.Join(dir, "alertmanager.yml"), "--storage.path="+filepath.Join(dir, "am"),
 		"--web.listen-address="+amAddr, "--cluster.listen-address=")
 
 	// 5. Prometheus with the generated rules, evaluated every second.

@@ -110,7 +110,7 @@ func lineDiff(want, got string) string {
 }
 
 func TestGoldenFilesPassPromtool(t *testing.T) {
-	tool := testtools.Promtool(t)
+	sets := testtools.Sets(t)
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.prom"))
 	if len(files) == 0 {
 		t.Fatal("no golden files")
@@ -120,11 +120,13 @@ func TestGoldenFilesPassPromtool(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(tool, "check", "metrics")
-		cmd.Stdin = strings.NewReader(string(content))
-		out, err := cmd.CombinedOutput()
-		if err != nil || len(strings.TrimSpace(string(out))) > 0 {
-			t.Errorf("promtool check metrics %s: %v\n%s", f, err, out)
+		for _, set := range sets {
+			cmd := exec.Command(set.Path("promtool"), "check", "metrics")
+			cmd.Stdin = strings.NewReader(string(content))
+			out, err := cmd.CombinedOutput()
+			if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+				t.Errorf("%s promtool check metrics %s: %v\n%s", set.Name, f, err, out)
+			}
 		}
 	}
 }

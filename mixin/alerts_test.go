@@ -178,24 +178,29 @@ func TestEveryAlertIsTested(t *testing.T) {
 	}
 }
 
-// TestAlertRules runs promtool on the generated rules and their unit tests.
+// TestAlertRules runs promtool on the generated rules and their unit tests,
+// with the oldest supported and the current promtool.
 func TestAlertRules(t *testing.T) {
-	cmd := exec.Command("bash", filepath.Join(root, "scripts", "check-mixin.sh"))
-	cmd.Env = append(os.Environ(), "PROMTOOL="+testtools.Promtool(t))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("scripts/check-mixin.sh: %v\n%s", err, out)
+	for _, set := range testtools.Sets(t) {
+		t.Run(set.Name, func(t *testing.T) {
+			cmd := exec.Command("bash", filepath.Join(root, "scripts", "check-mixin.sh"))
+			cmd.Env = append(os.Environ(), "PROMTOOL="+set.Path("promtool"))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("scripts/check-mixin.sh: %v\n%s", err, out)
+			}
+		})
 	}
 }
 
 func TestExampleConfigs(t *testing.T) {
-	promtool := testtools.Promtool(t)
-	amtool := testtools.Find(t, "amtool", "AMTOOL")
-	for _, c := range [][]string{
-		{promtool, "check", "config", filepath.Join(root, "examples", "prometheus.yml")},
-		{amtool, "check-config", filepath.Join(root, "examples", "alertmanager.yml")},
-	} {
-		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
-			t.Errorf("%s: %v\n%s", strings.Join(c, " "), err, out)
+	for _, set := range testtools.Sets(t) {
+		for _, c := range [][]string{
+			{set.Path("promtool"), "check", "config", filepath.Join(root, "examples", "prometheus.yml")},
+			{set.Path("amtool"), "check-config", filepath.Join(root, "examples", "alertmanager.yml")},
+		} {
+			if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+				t.Errorf("%s: %s: %v\n%s", set.Name, strings.Join(c, " "), err, out)
+			}
 		}
 	}
 }

@@ -1,59 +1,133 @@
 #!/usr/bin/env bash
-# Fetches the real programs the tests use, from Debian's packages, into
-# .tools/ (git-ignored): promtool and prometheus (package prometheus),
-# alertmanager and amtool (prometheus-alertmanager), and shellcheck.
-# The packages are unpacked with dpkg -x, never installed: no service starts.
-# Idempotent: tools already unpacked are kept.
+# Fetches the real programs the tests use into .tools/ (git-ignored), in two
+# sets, so that the rules, the examples and the end-to-end test run on the
+# oldest and on the current versions we support:
+#
+#   .tools/debian/bin   promtool, prometheus, alertmanager, amtool from
+#                       Debian's packages (the oldest supported versions),
+#                       unpacked with dpkg -x, never installed: no service
+#                       starts; shellcheck likewise.
+#   .tools/current/bin  promtool, prometheus, alertmanager, amtool built from
+#                       their Go modules at the versions below.
+#
+# Nothing is written outside the checkout and nothing needs root. The one
+# exception is a new machine: without Debian's package lists apt-get download
+# finds nothing, and the browser test needs Debian's chromium installed; as
+# root this script runs `apt-get update` and installs chromium itself,
+# otherwise it says what to run. Idempotent: what is already there is kept.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tools="$root/.tools"
-bin="$tools/bin"
-mkdir -p "$bin"
 
-want=(promtool prometheus alertmanager amtool shellcheck)
-missing=0
-for t in "${want[@]}"; do
-  [ -x "$bin/$t" ] || missing=1
-done
-if [ "$missing" = 0 ] && [ -e /usr/share/prometheus/alertmanager/default.tmpl ]; then
-  echo "fetch-tools: all tools present in $bin"
-  exit 0
-fi
-
-download="$(mktemp -d)"
-trap 'rm -rf "$download"' EXIT
-
-# A fresh machine has no package lists yet; apt-get download needs them.
-if ! (cd "$download" && apt-get download prometheus prometheus-alertmanager shellcheck >/dev/null 2>&1); then
-  echo "fetch-tools: updating the package lists"
-  apt-get update -qq
-  (cd "$download" && apt-get download prometheus prometheus-alertmanager shellcheck)
-fi
-
-for deb in "$download"/*.deb; do
-  dpkg -x "$deb" "$tools/root"
-done
-
-for t in "${want[@]}"; do
-  src="$tools/root/usr/bin/$t"
-  # Debian names the Alertmanager binary prometheus-alertmanager.
-  [ "$t" = alertmanager ] && src="$tools/root/usr/bin/prometheus-alertmanager"
-  if [ ! -x "$src" ]; then
-    echo "fetch-tools: $t not found in the unpacked packages" >&2
-    exit 1
-  fi
-  ln -sf "$src" "$bin/$t"
-done
+# The current releases, as Go module versions (Prometheus 3 is v0.3xx).
+prometheus_module_version=v0.316.0
+alertmanager_module_version=v0.35.0
 
 # Debian's Alertmanager reads its notification templates from this fixed
-# directory; put the unpacked copies there (data files, no service).
-tmpl=/usr/share/prometheus/alertmanager
-if [ ! -e "$tmpl/default.tmpl" ]; then
-  { mkdir -p "$tmpl" && cp "$tools/root$tmpl"/*.tmpl "$tmpl/"; } ||
-    echo "fetch-tools: cannot install the templates in $tmpl (run as root): Alertmanager will not send notifications" >&2
-fi
+# directory. The copy in .tools reads them from ./alertmanager-templates
+# (a path of the same length, relative to its working directory), so that
+# the tests keep the templates inside their own scratch directory.
+debian_template_dir=/usr/share/prometheus/alertmanager
+relative_template_dir=./././././././alertmanager-templates
 
-"$bin/promtool" --version 2>&1 | head -n 1
-"$bin/alertmanager" --version 2>&1 | head -n 1
-"$bin/shellcheck" --version | sed -n 2p
+fetch_debian() {
+	local bin="$tools/debian/bin" want=(promtool prometheus alertmanager amtool shellcheck) t missing=0
+	for t in "${want[@]}"; do
+		[ -x "$bin/$t" ] || missing=1
+	done
+	[ -d "$tools/debian/alertmanager-templates" ] || missing=1
+	if [ "$missing" = 0 ]; then
+		return 0
+	fi
+	mkdir -p "$bin"
+	local download
+	download="$(mktemp -d)"
+	# shellcheck disable=SC2064 # expand now: the variable is local
+	trap "rm -rf '$download'" RETURN
+	if ! (cd "$download" && apt-get download prometheus prometheus-alertmanager shellcheck >/dev/null 2>&1); then
+		if [ "$(id -u)" = 0 ]; then
+			echo "fetch-tools: updating Debian's package lists"
+			apt-get update -qq
+		else
+			echo "fetch-tools: apt-get download failed; on a new machine run 'apt-get update' as root first" >&2
+		fi
+		(cd "$download" && apt-get download prometheus prometheus-alertmanager shellcheck)
+	fi
+	local deb
+	for deb in "$download"/*.deb; do
+		dpkg -x "$deb" "$tools/debian/root"
+	done
+	for t in "${want[@]}"; do
+		local src="$tools/debian/root/usr/bin/$t"
+		# Debian names the Alertmanager binary prometheus-alertmanager.
+		[ "$t" = alertmanager ] && src="$tools/debian/root/usr/bin/prometheus-alertmanager"
+		if [ ! -x "$src" ]; then
+			echo "fetch-tools: $t not found in the unpacked packages" >&2
+			exit 1
+		fi
+		ln -sf "$src" "$bin/$t"
+	done
+	# Alertmanager: a copy that reads its templates relative to its working
+	# directory (see above). Both paths have the same length, so the binary's
+	# string table keeps its layout.
+	rm -f "$bin/alertmanager"
+	DEBIAN_DIR="$debian_template_dir" RELATIVE_DIR="$relative_template_dir" \
+		perl -0777 -pe 'BEGIN { $from = $ENV{DEBIAN_DIR}; $to = $ENV{RELATIVE_DIR}; die "lengths differ\n" if length($from) != length($to) } s/\Q$from\E/$to/g' \
+		"$tools/debian/root/usr/bin/prometheus-alertmanager" >"$bin/alertmanager"
+	chmod 0755 "$bin/alertmanager"
+	rm -rf "$tools/debian/alertmanager-templates"
+	cp -r "$tools/debian/root$debian_template_dir" "$tools/debian/alertmanager-templates"
+}
+
+fetch_current() {
+	local bin="$tools/current/bin"
+	mkdir -p "$bin"
+	if [ ! -x "$bin/promtool" ] || [ ! -x "$bin/prometheus" ]; then
+		echo "fetch-tools: building promtool and prometheus $prometheus_module_version"
+		GOBIN="$bin" GOFLAGS=-mod=mod go install \
+			"github.com/prometheus/prometheus/cmd/promtool@$prometheus_module_version" \
+			"github.com/prometheus/prometheus/cmd/prometheus@$prometheus_module_version"
+	fi
+	if [ ! -x "$bin/alertmanager" ] || [ ! -x "$bin/amtool" ]; then
+		echo "fetch-tools: building alertmanager and amtool $alertmanager_module_version"
+		local mod src
+		mod="$(GOFLAGS=-mod=mod go mod download -json "github.com/prometheus/alertmanager@$alertmanager_module_version" |
+			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+		if [ -z "$mod" ] || [ ! -d "$mod" ]; then
+			echo "fetch-tools: the alertmanager module did not download" >&2
+			exit 1
+		fi
+		# The command embeds ui/app/dist, the built web UI, which the module
+		# does not ship: build from a copy with a placeholder page there.
+		src="$tools/current/src/alertmanager"
+		rm -rf "$src"
+		mkdir -p "$(dirname "$src")"
+		cp -r "$mod" "$src"
+		chmod -R u+w "$src"
+		mkdir -p "$src/ui/app/dist"
+		echo '<!doctype html><title>Alertmanager</title><p>Built without its web UI.</p>' >"$src/ui/app/dist/index.html"
+		(cd "$src" && GOFLAGS=-mod=mod go build -o "$bin/alertmanager" ./cmd/alertmanager &&
+			GOFLAGS=-mod=mod go build -o "$bin/amtool" ./cmd/amtool)
+		rm -rf "$src"
+	fi
+}
+
+fetch_chromium() {
+	command -v chromium >/dev/null 2>&1 && return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "fetch-tools: the browser test needs Debian's chromium: as root, apt-get install chromium" >&2
+		exit 1
+	fi
+	echo "fetch-tools: installing Debian's chromium for the browser test"
+	apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+}
+
+fetch_debian
+fetch_current
+fetch_chromium
+
+for set in debian current; do
+	echo "fetch-tools: $set: $("$tools/$set/bin/promtool" --version 2>&1 | head -n 1); $("$tools/$set/bin/alertmanager" --version 2>&1 | head -n 1)"
+done
+echo "fetch-tools: $("$tools/debian/bin/shellcheck" --version | sed -n 2p | tr -s ' ') (shellcheck)"

@@ -1,6 +1,12 @@
 // Package testtools finds the real programs that tests run: promtool,
-// prometheus, alertmanager and amtool, as scripts/fetch-tools.sh unpacks
-// them from Debian's packages.
+// prometheus, alertmanager and amtool in two sets (the oldest supported
+// versions, from Debian's packages, and the current releases, built from
+// their Go modules), as scripts/fetch-tools.sh puts them in .tools/, and
+// shellcheck and chromium.
+//
+// A missing program fails the test: it is never skipped, so that a green
+// run has really exercised the rules, the scripts and the page. make check
+// fetches what is missing first.
 package testtools
 
 import (
@@ -17,12 +23,51 @@ func Root() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// Find returns the path of a tool: $<ENV> (e.g. $PROMTOOL), the
-// repository's .tools/bin, or PATH. Without it the test is skipped, except
-// in CI (CI=true), where every tool must be there.
+// Set is one set of Prometheus programs.
+type Set struct {
+	// Name is "debian" (the oldest supported versions) or "current".
+	Name string
+	dir  string
+}
+
+// SetNames are the sets every rule, config and end-to-end test runs on.
+var SetNames = []string{"debian", "current"}
+
+// Sets returns both sets, failing the test when a set is missing.
+func Sets(t testing.TB) []Set {
+	t.Helper()
+	sets := make([]Set, 0, len(SetNames))
+	for _, name := range SetNames {
+		s := Set{Name: name, dir: filepath.Join(Root(), ".tools", name)}
+		for _, tool := range []string{"promtool", "prometheus", "alertmanager", "amtool"} {
+			if _, err := os.Stat(s.Path(tool)); err != nil {
+				t.Fatalf("%s %s not found: run make tools (scripts/fetch-tools.sh)", name, tool)
+			}
+		}
+		sets = append(sets, s)
+	}
+	return sets
+}
+
+// Path is the path of one program of the set.
+func (s Set) Path(tool string) string { return filepath.Join(s.dir, "bin", tool) }
+
+// AlertmanagerTemplates returns the directory that the set's Alertmanager
+// must find as ./alertmanager-templates in its working directory, or ""
+// when it needs none (the current release embeds its templates).
+func (s Set) AlertmanagerTemplates() string {
+	if s.Name != "debian" {
+		return ""
+	}
+	return filepath.Join(s.dir, "alertmanager-templates")
+}
+
+// Find returns the path of a program that is not part of a set: $<ENV>
+// (e.g. $SHELLCHECK), the debian set's bin directory, or PATH. A missing
+// program fails the test.
 func Find(t testing.TB, name, env string) string {
 	t.Helper()
-	candidates := []string{os.Getenv(env), filepath.Join(Root(), ".tools", "bin", name)}
+	candidates := []string{os.Getenv(env), filepath.Join(Root(), ".tools", "debian", "bin", name)}
 	if p, err := exec.LookPath(name); err == nil {
 		candidates = append(candidates, p)
 	}
@@ -34,12 +79,14 @@ func Find(t testing.TB, name, env string) string {
 			return c
 		}
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s not found: run scripts/fetch-tools.sh", name)
-	}
-	t.Skipf("%s not found: run scripts/fetch-tools.sh (make tools)", name)
+	t.Fatalf("%s not found: run make tools (scripts/fetch-tools.sh); chromium comes from Debian's package (apt-get install chromium)", name)
 	return ""
 }
 
-// Promtool finds promtool.
-func Promtool(t testing.TB) string { return Find(t, "promtool", "PROMTOOL") }
+// Promtool returns the promtool of the oldest supported set, for checks
+// whose outcome does not depend on the version. Tests of the rules and the
+// configs run on every set (Sets).
+func Promtool(t testing.TB) string {
+	t.Helper()
+	return Sets(t)[0].Path("promtool")
+}
