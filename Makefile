@@ -11,7 +11,7 @@ VPKG      := github.com/prometheus/common/version
 LDFLAGS   := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) \
              -X $(VPKG).Branch=$(BRANCH) -X $(VPKG).BuildUser=$(BUILDUSER) -X $(VPKG).BuildDate=$(BUILDDATE)
 
-.PHONY: all build check test lint unit e2e tools generate demo simulator bench clean
+.PHONY: all build check test lint unit e2e tools generate demo simulator bench mutation clean
 
 all: build
 
@@ -48,6 +48,13 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./proxmox/... ./collector/
 	$(GO) run ./cmd/scalebench --exporter ./$(BINARY)
 	$(GO) run ./cmd/scalebench --exporter ./$(BINARY) --throughput 20s
+
+## mutation: plant small faults in the decision code one at a time and run
+## its tests against each (slow; not part of check). docs/testing.md keeps
+## the figures. MUTANTS sets the sample per package (0: all).
+MUTANTS ?= 60
+mutation:
+	$(GO) run ./cmd/mutate -max $(MUTANTS) ./proxmox/calendar ./proxmox/tasklog ./collector ./exporter ./config
 
 ## e2e: simulator, exporter, Prometheus and Alertmanager end to end.
 e2e:
