@@ -242,15 +242,15 @@ func TestExampleConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(b)
-	for _, name := range []string{"cluster1", "backup1"} {
+	for _, name := range []string{"cluster1", "backup1", "backup-offsite"} {
 		path := writeFile(t, name+".secret", testSecret)
-		text = strings.ReplaceAll(text, "/etc/proxmox_backup_exporter/"+name+".secret", path)
+		text = strings.ReplaceAll(text, "/run/credentials/proxmox_backup_exporter.service/"+name+".secret", path)
 	}
 	cfg, err := Parse([]byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Targets) != 2 || cfg.Targets["backup1"].Datastores[1] != "offsite" {
+	if len(cfg.Targets) != 3 || cfg.Targets["backup1"].Datastores[1] != "offsite" {
 		t.Errorf("targets: %+v", cfg.Targets)
 	}
 }
