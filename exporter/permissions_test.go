@@ -2,6 +2,8 @@ package exporter
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +40,22 @@ func TestTokenMissingVMAudit(t *testing.T) {
 	}
 	if strings.Contains(body, "proxmox_backup_guest_info{") {
 		t.Error("guests exported although the token cannot see them")
+	}
+	// The whole output is a golden file too: it carries the metric into
+	// the mixin's contract check and promtool's lint.
+	path := filepath.Join("testdata", "probe_cluster_missing_vm_audit.prom")
+	got := normalize(body)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./exporter -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("differs from %s (run go test ./exporter -update and review the diff):\n%s", path, lineDiff(string(want), got))
 	}
 
 	_, body = te.get("/status.json?target=cluster")
