@@ -113,7 +113,8 @@ func pveScriptACLs(p *simulator.PVE) []simulator.ACL {
 }
 
 // A grant on /vms replaces, for the same token, what / gave (pve-access-control
-// PVE/AccessControl.pm roles: "$roles = $new; # overwrite previous settings").
+// PVE/AccessControl.pm roles: a deeper level with grants takes the place of
+// the inherited roles).
 // A volume role without VM.Audit on /vms therefore hides every guest from
 // GET /cluster/resources (pve-manager PVE/API2/Cluster.pm resources), with
 // HTTP 200: only the permission check can tell.

@@ -949,9 +949,9 @@ func effective(acls []string, roles func(string) []string, id, path string) map[
 }
 
 // tokenHolds: a token holds a privilege only where its user holds it too
-// (pve-access-control PVE/RPCEnvironment.pm compile_acl_path: "intersect
-// user and token permissions"; pbs-config/src/cached_user_info.rs
-// lookup_privs_details: "limit privs to that of owning user").
+// (pve-access-control PVE/RPCEnvironment.pm compile_acl_path for
+// privilege-separated tokens; pbs-config/src/cached_user_info.rs
+// lookup_privs_details for every token).
 func tokenHolds(acls []string, roles func(string) []string, user, token, path, priv string) bool {
 	return effective(acls, roles, user, path)[priv] && effective(acls, roles, token, path)[priv]
 }
