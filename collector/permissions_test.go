@@ -336,3 +336,44 @@ func metricsText(t *testing.T, r *Result) string {
 	}
 	return b.String()
 }
+
+// Answers of the wrong shape fail the check without a panic and without
+// a missing privilege that nobody established.
+func TestPermissionsBadAnswers(t *testing.T) {
+	for _, body := range []string{
+		`{"data":[1,2]}`,
+		`{"data":{"/":{"Sys.Audit":"maybe"}}}`,
+		`{"data":{"/":[]}}`,
+		`{"data":"x"}`,
+		`{"data":{"/vms":{"VM.Audit":1}`,
+	} {
+		p := simulator.PVETestScenario(testNow)
+		h := p.Handler()
+		srv := newSimServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/access/permissions") {
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprint(w, body)
+				return
+			}
+			h.ServeHTTP(w, r)
+		}))
+		r := permProbe(t, config.TypePVE, srv.URL, NewPermissionCache(8), nil)
+		if ok, _ := collectorOK(r, "permissions"); ok || len(r.Missing) != 0 {
+			t.Errorf("%s: success %v, missing %v", body, ok, r.Missing)
+		}
+	}
+	// null: no privilege anywhere, as PVE answers a token without ACLs.
+	p := simulator.PVETestScenario(testNow)
+	h := p.Handler()
+	srv := newSimServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/access/permissions") {
+			fmt.Fprint(w, `{"data":null}`)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	r := permProbe(t, config.TypePVE, srv.URL, NewPermissionCache(8), nil)
+	if ok, err := collectorOK(r, "permissions"); !ok || len(r.Missing) != 5 {
+		t.Errorf("null answer: success %v (%v), missing %v", ok, err, r.Missing)
+	}
+}
