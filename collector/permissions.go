@@ -194,6 +194,8 @@ type permEntry struct {
 	missing []MissingPrivilege
 	valid   bool
 	logged  string
+	// inflight is closed when the check in progress ends.
+	inflight chan struct{}
 }
 
 // NewPermissionCache returns a cache of one-minute entries for up to max
@@ -244,12 +246,33 @@ func (p *prober) permissions(ctx context.Context, pc *PermissionCache, part *Res
 	key := strings.Join([]string{p.target.Type, p.target.Name, p.target.URL, p.target.TokenID}, "\x00")
 	pc.mu.Lock()
 	e := pc.entry(key)
+	// Concurrent probes of one target wait for the check in flight
+	// instead of repeating it.
+	for e.inflight != nil {
+		wait := e.inflight
+		pc.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the privilege check of another probe: %w", context.Cause(ctx))
+		}
+		pc.mu.Lock()
+		e = pc.entry(key)
+	}
 	if e.valid && time.Since(e.checked) < pc.TTL {
 		part.Missing = slices.Clone(e.missing)
 		pc.mu.Unlock()
 		return nil
 	}
+	done := make(chan struct{})
+	e.inflight = done
 	pc.mu.Unlock()
+	defer func() {
+		pc.mu.Lock()
+		e.inflight = nil
+		pc.mu.Unlock()
+		close(done)
+	}()
 
 	missing, err := p.checkPermissions(ctx, reqs)
 	if err != nil && missing == nil {
@@ -263,7 +286,6 @@ func (p *prober) permissions(ctx context.Context, pc *PermissionCache, part *Res
 	}
 	now := strings.Join(sig, ", ")
 	pc.mu.Lock()
-	e = pc.entry(key)
 	if err == nil {
 		e.checked, e.missing, e.valid = time.Now(), slices.Clone(missing), true
 	}

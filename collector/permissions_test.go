@@ -377,3 +377,29 @@ func TestPermissionsBadAnswers(t *testing.T) {
 		t.Errorf("null answer: success %v (%v), missing %v", ok, err, r.Missing)
 	}
 }
+
+// Concurrent probes of one target share one check.
+func TestPermissionsConcurrentProbesShareTheCheck(t *testing.T) {
+	p := simulator.PVETestScenario(testNow)
+	p.ACLs = []simulator.ACL{{Path: "/", Privs: []string{"Sys.Audit"}}}
+	srv := newSimServer(t, p.Handler())
+	pc := NewPermissionCache(8)
+	var wg sync.WaitGroup
+	results := make([]*Result, 8)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = permProbe(t, config.TypePVE, srv.URL, pc, nil)
+		}()
+	}
+	wg.Wait()
+	if n := srv.count("/access/permissions"); n != 1 {
+		t.Errorf("%d permission calls for 8 concurrent probes, want 1", n)
+	}
+	for i, r := range results {
+		if got := missingOf(r); len(got) != 3 {
+			t.Errorf("probe %d: missing %q", i, got)
+		}
+	}
+}
