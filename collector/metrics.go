@@ -222,6 +222,8 @@ func (e *emitter) pbs(r *Result) {
 		if !j.NextRun.IsZero() {
 			e.gauge(jobNextRunDesc, float64(j.NextRun.Unix()), l...)
 		}
-		e.gauge(jobRunningDesc, b2f(j.Running), l...)
+		if !j.RunningUnknown {
+			e.gauge(jobRunningDesc, b2f(j.Running), l...)
+		}
 	}
 }

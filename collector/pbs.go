@@ -190,13 +190,13 @@ func (p *prober) pbsGC(ctx context.Context, stores *storeList, out *PBSData) err
 	var items []pbsGCItem
 	var errs errList
 	var running map[string]bool
+	var runningErr error
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		var err error
-		running, err = p.pbsRunningGC(ctx)
-		errs.add(err)
+		running, runningErr = p.pbsRunningGC(ctx)
+		errs.add(runningErr)
 	}()
 	err := p.session.Get(ctx, "/admin/gc", nil, &items)
 	if st := proxmox.StatusCode(err); st == 404 || st == 501 {
@@ -234,6 +234,7 @@ func (p *prober) pbsGC(ctx context.Context, stores *storeList, out *PBSData) err
 		out.Jobs = append(out.Jobs, Job{
 			Type: "gc", ID: it.Store, Datastore: it.Store, Schedule: it.Schedule,
 			LastRunEnd: gc.LastRunEnd, LastRunState: gc.LastRunState, Running: gc.Running, NextRun: gc.NextRun,
+			RunningUnknown: runningErr != nil,
 		})
 	}
 	return errs.err()

@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -143,5 +145,37 @@ func TestPBSGCNeverRan(t *testing.T) {
 	}
 	if !strings.Contains(body, `proxmox_backup_gc_next_run_timestamp_seconds{datastore="archive"}`) {
 		t.Error("the next run of a scheduled GC is known and must stay")
+	}
+}
+
+// When the task list cannot be read, whether a GC runs is unknown: the gc
+// collector fails and job_running is left out for GC jobs, while the GC
+// status itself is still exported.
+func TestPBSGCRunningUnknown(t *testing.T) {
+	p := simulator.PBSTestScenario(testNow)
+	h := p.Handler()
+	srv := newSimServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/nodes/localhost/tasks") {
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprint(w, `{"data":null,"message":"task list unavailable"}`)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	r := permProbe(t, config.TypePBS, srv.URL, NewPermissionCache(8), nil)
+	if ok, _ := collectorOK(r, "gc"); ok {
+		t.Error("the gc collector succeeded without the task list")
+	}
+	body := metricsText(t, r)
+	if strings.Contains(body, `proxmox_backup_job_running{datastore="main",job_id="main",job_type="gc"}`) {
+		t.Error("job_running exported for a GC whose state is unknown")
+	}
+	for _, want := range []string{
+		`proxmox_backup_gc_last_run_success{datastore="main"} 1`,
+		`proxmox_backup_job_running{datastore="main",job_id="v-3f2a9c1d-77b0",job_type="verify"} 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("lost %s", want)
+		}
 	}
 }

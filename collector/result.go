@@ -145,7 +145,10 @@ type Job struct {
 	LastRunEnd   time.Time
 	LastRunState string
 	Running      bool
-	NextRun      time.Time
+	// RunningUnknown: whether a run is in progress could not be read (a
+	// GC whose task list failed).
+	RunningUnknown bool
+	NextRun        time.Time
 }
 
 // JobSucceeded interprets a job's or task's state as Proxmox does: "OK" and
