@@ -40,6 +40,7 @@ var (
 	collectorSuccessDesc  = newDesc("collector_success", "1 if every API call of the collector succeeded in this probe, 0 otherwise.", "collector")
 	collectorDurationDesc = newDesc("collector_duration_seconds", "Time the collector took in this probe.", "collector")
 	targetInfoDesc        = newDesc("target_info", "The Proxmox product and version behind the target.", "product", "version", "release")
+	missingPrivilegeDesc  = newDesc("token_missing_privilege", "1 for each privilege that an API call of the exporter needs and the token lacks on the path, from GET /access/permissions.", "path", "privilege")
 
 	datastoreInfoDesc      = newDesc("datastore_info", "A PBS datastore's configuration.", "datastore", "comment", "mount_status", "backend_type")
 	datastoreSizeDesc      = newDesc("datastore_size_bytes", "Total size of the PBS datastore's file system.", "datastore")
@@ -69,7 +70,7 @@ var (
 	jobSuccessDesc = newDesc("job_last_run_success", "1 if the job's last run succeeded (with or without warnings), 0 if it failed.", jobLabels...)
 	jobNextRunDesc = newDesc("job_next_run_timestamp_seconds", "When the job runs next.", jobLabels...)
 	jobRunningDesc = newDesc("job_running", "1 while a run of the job is in progress.", jobLabels...)
-	jobInfoDesc    = newDesc("job_info", "A PBS job's schedule and comment.", append(jobLabels, "schedule", "comment")...)
+	jobInfoDesc    = newDesc("job_info", "A PBS job's schedule and comment, and a sync job's direction (pull or push).", append(jobLabels, "schedule", "comment", "direction")...)
 )
 
 // verifyStates are the values of the verify_state stateset, in output order.
@@ -127,6 +128,9 @@ func (e *emitter) emit(r *Result) {
 		if r.Info != nil {
 			e.gauge(targetInfoDesc, 1, r.Product, r.Info.Version, r.Info.Release)
 		}
+		for _, m := range r.Missing {
+			e.gauge(missingPrivilegeDesc, 1, m.Path, m.Privilege)
+		}
 	}
 	if r.PBS != nil {
 		e.pbs(r)
@@ -175,9 +179,11 @@ func (e *emitter) pbs(r *Result) {
 		if !gc.NextRun.IsZero() {
 			e.gauge(gcNextRunDesc, float64(gc.NextRun.Unix()), gc.Datastore)
 		}
-		e.gauge(gcRemovedDesc, float64(gc.RemovedBytes), gc.Datastore)
-		e.gauge(gcPendingDesc, float64(gc.PendingBytes), gc.Datastore)
-		e.gauge(gcDiskDesc, float64(gc.DiskBytes), gc.Datastore)
+		if gc.HasCounts {
+			e.gauge(gcRemovedDesc, float64(gc.RemovedBytes), gc.Datastore)
+			e.gauge(gcPendingDesc, float64(gc.PendingBytes), gc.Datastore)
+			e.gauge(gcDiskDesc, float64(gc.DiskBytes), gc.Datastore)
+		}
 	}
 	for i := range d.Groups {
 		if !e.wants("group_") {
@@ -206,7 +212,7 @@ func (e *emitter) pbs(r *Result) {
 			break
 		}
 		l := []string{j.Type, j.ID, j.Datastore}
-		e.gauge(jobInfoDesc, 1, append(l, j.Schedule, j.Comment)...)
+		e.gauge(jobInfoDesc, 1, append(l, j.Schedule, j.Comment, j.Direction)...)
 		if !j.LastRunEnd.IsZero() {
 			e.gauge(jobLastRunDesc, float64(j.LastRunEnd.Unix()), l...)
 		}
@@ -216,6 +222,8 @@ func (e *emitter) pbs(r *Result) {
 		if !j.NextRun.IsZero() {
 			e.gauge(jobNextRunDesc, float64(j.NextRun.Unix()), l...)
 		}
-		e.gauge(jobRunningDesc, b2f(j.Running), l...)
+		if !j.RunningUnknown {
+			e.gauge(jobRunningDesc, b2f(j.Running), l...)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"proxmox_backup_exporter/proxmox"
+	"proxmox_backup_exporter/proxmox/tasklog"
 )
 
 // probePBS collects a Proxmox Backup Server.
@@ -23,13 +24,16 @@ func (p *prober) probePBS(ctx context.Context, r *Result) {
 		task{"gc", func(ctx context.Context, part *Result) error { return p.pbsGC(ctx, stores, part.PBS) }},
 		task{"groups", func(ctx context.Context, part *Result) error { return p.pbsGroups(ctx, stores, part.PBS) }},
 		task{"verify_jobs", func(ctx context.Context, part *Result) error {
-			return p.pbsJobs(ctx, "verify", "/admin/verify", part.PBS)
+			return p.pbsJobs(ctx, "verify", "/admin/verify", nil, part.PBS)
 		}},
 		task{"prune_jobs", func(ctx context.Context, part *Result) error {
-			return p.pbsJobs(ctx, "prune", "/admin/prune", part.PBS)
+			return p.pbsJobs(ctx, "prune", "/admin/prune", nil, part.PBS)
 		}},
-		task{"sync_jobs", func(ctx context.Context, part *Result) error { return p.pbsJobs(ctx, "sync", "/admin/sync", part.PBS) }},
-		task{"tape_jobs", func(ctx context.Context, part *Result) error { return p.pbsJobs(ctx, "tape", "/tape/backup", part.PBS) }},
+		task{"sync_jobs", func(ctx context.Context, part *Result) error { return p.pbsSyncJobs(ctx, part.PBS) }},
+		task{"tape_jobs", func(ctx context.Context, part *Result) error {
+			return p.pbsJobs(ctx, "tape", "/tape/backup", nil, part.PBS)
+		}},
+		task{"permissions", func(ctx context.Context, part *Result) error { return p.permissions(ctx, p.perms, part) }},
 	)
 	d := r.PBS
 	sort.Slice(d.Datastores, func(i, j int) bool { return d.Datastores[i].Name < d.Datastores[j].Name })
@@ -45,6 +49,7 @@ func (p *prober) probePBS(ctx context.Context, r *Result) {
 }
 
 func mergePBS(dst, src *Result) {
+	dst.Missing = append(dst.Missing, src.Missing...)
 	dst.PBS.Datastores = append(dst.PBS.Datastores, src.PBS.Datastores...)
 	dst.PBS.GC = append(dst.PBS.GC, src.PBS.GC...)
 	dst.PBS.Groups = append(dst.PBS.Groups, src.PBS.Groups...)
@@ -183,12 +188,24 @@ type pbsGCItem struct {
 
 func (p *prober) pbsGC(ctx context.Context, stores *storeList, out *PBSData) error {
 	var items []pbsGCItem
+	var errs errList
+	var running map[string]bool
+	var runningErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		running, runningErr = p.pbsRunningGC(ctx)
+		errs.add(runningErr)
+	}()
 	err := p.session.Get(ctx, "/admin/gc", nil, &items)
 	if st := proxmox.StatusCode(err); st == 404 || st == 501 {
 		// Servers before /admin/gc existed: ask each datastore.
 		p.logger.Debug("No /admin/gc on this server, asking each datastore", "err", err)
 		items, err = p.pbsGCPerStore(ctx, stores)
 	}
+	errs.add(err)
+	wg.Wait()
 	for _, it := range items {
 		if !p.wanted(it.Store) {
 			continue
@@ -197,24 +214,64 @@ func (p *prober) pbsGC(ctx context.Context, stores *storeList, out *PBSData) err
 			Datastore:    it.Store,
 			Schedule:     it.Schedule,
 			LastRunState: it.LastRunState,
-			RemovedBytes: nonNeg(it.RemovedBytes),
-			PendingBytes: nonNeg(it.PendingBytes),
-			DiskBytes:    nonNeg(it.DiskBytes),
 			NextRun:      epoch(it.NextRun),
 			LastRunEnd:   epoch(it.LastRunEndtime),
+			Running:      running[it.Store],
+		}
+		// The counters are those of the last finished GC, whose task id
+		// PBS keeps beside them; without one no GC ever finished and the
+		// zeros mean nothing (proxmox-backup pbs-api-types
+		// GarbageCollectionStatus::default, kept until a GC ends in
+		// pbs-datastore/src/datastore.rs garbage_collection).
+		if it.UPID != nil && *it.UPID != "" {
+			gc.HasCounts = true
+			gc.RemovedBytes, gc.PendingBytes, gc.DiskBytes = nonNeg(it.RemovedBytes), nonNeg(it.PendingBytes), nonNeg(it.DiskBytes)
 		}
 		if it.Duration != nil {
 			gc.Duration = time.Duration(*it.Duration) * time.Second
 		}
-		// A run in progress has its UPID recorded but no end yet.
-		gc.Running = it.Schedule != "" && it.UPID != nil && it.LastRunState == "" && it.LastRunEndtime == nil
 		out.GC = append(out.GC, gc)
 		out.Jobs = append(out.Jobs, Job{
 			Type: "gc", ID: it.Store, Datastore: it.Store, Schedule: it.Schedule,
 			LastRunEnd: gc.LastRunEnd, LastRunState: gc.LastRunState, Running: gc.Running, NextRun: gc.NextRun,
+			RunningUnknown: runningErr != nil,
 		})
 	}
-	return err
+	return errs.err()
+}
+
+// pbsRunningGC returns the datastores whose garbage collection task runs
+// now. The GC status cannot tell: while a GC runs, and equally when its job
+// state file is missing, PBS reports the last finished run's upid without a
+// last-run state (proxmox-backup src/api2/admin/datastore.rs
+// garbage_collection_status: last-run-* come from the job state file, the
+// upid from the datastore's last GC status; src/server/jobstate.rs
+// JobState::load turns a missing file into "created"). The running-task
+// list can; it shows root@pam's scheduled GC tasks to a token with
+// Sys.Audit on /system/tasks (src/api2/node/tasks.rs list_tasks).
+func (p *prober) pbsRunningGC(ctx context.Context) (map[string]bool, error) {
+	var tasks []struct {
+		UPID       string       `json:"upid"`
+		WorkerType string       `json:"worker_type"`
+		WorkerID   string       `json:"worker_id"`
+		EndTime    *proxmox.Int `json:"endtime"`
+	}
+	q := url.Values{"running": {"1"}, "typefilter": {"garbage_collection"}, "limit": {"0"}}
+	if err := p.session.Get(ctx, "/nodes/localhost/tasks", q, &tasks); err != nil {
+		return nil, err
+	}
+	running := map[string]bool{}
+	for _, t := range tasks {
+		if t.WorkerType != "garbage_collection" || t.EndTime != nil {
+			continue
+		}
+		store := t.WorkerID
+		if u, err := tasklog.ParsePBSUPID(t.UPID); err == nil && store == "" {
+			store = u.ID
+		}
+		running[store] = true
+	}
+	return running, nil
 }
 
 func (p *prober) pbsGCPerStore(ctx context.Context, stores *storeList) ([]pbsGCItem, error) {
@@ -256,10 +313,27 @@ type pbsJobItem struct {
 	LastRunState   string       `json:"last-run-state"`
 	LastRunUPID    string       `json:"last-run-upid"`
 	LastRunEndtime *proxmox.Int `json:"last-run-endtime"`
+	SyncDirection  string       `json:"sync-direction"`
 }
 
-func (p *prober) pbsJobs(ctx context.Context, jobType, path string, out *PBSData) error {
-	return p.session.Each(ctx, path, nil, func(dec decoder) error {
+// pbsSyncJobs lists pull and push sync jobs. Since PBS 3.3 /admin/sync lists
+// pull jobs only unless asked for sync-direction=all (proxmox-backup
+// src/api2/admin/sync.rs list_config_sync_jobs, default pull); older
+// servers know pull jobs only and reject the parameter with 400.
+func (p *prober) pbsSyncJobs(ctx context.Context, out *PBSData) error {
+	var jobs PBSData
+	err := p.pbsJobs(ctx, "sync", "/admin/sync", url.Values{"sync-direction": {"all"}}, &jobs)
+	if proxmox.StatusCode(err) == 400 {
+		p.logger.Debug("The server lists sync jobs without a direction (before PBS 3.3)", "err", err)
+		jobs = PBSData{}
+		err = p.pbsJobs(ctx, "sync", "/admin/sync", nil, &jobs)
+	}
+	out.Jobs = append(out.Jobs, jobs.Jobs...)
+	return err
+}
+
+func (p *prober) pbsJobs(ctx context.Context, jobType, path string, q url.Values, out *PBSData) error {
+	return p.session.Each(ctx, path, q, func(dec decoder) error {
 		var it pbsJobItem
 		if err := dec.Decode(&it); err != nil {
 			return err
@@ -267,8 +341,16 @@ func (p *prober) pbsJobs(ctx context.Context, jobType, path string, out *PBSData
 		if !p.wanted(it.Store) {
 			return nil
 		}
+		direction := ""
+		if jobType == "sync" {
+			direction = "pull"
+			if it.SyncDirection != "" {
+				direction = it.SyncDirection
+			}
+		}
 		out.Jobs = append(out.Jobs, Job{
 			Type:         jobType,
+			Direction:    direction,
 			ID:           it.ID,
 			Datastore:    it.Store,
 			Schedule:     it.Schedule,

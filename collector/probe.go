@@ -19,6 +19,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now returns the current time; tests fix it.
 	Now func() time.Time
+	// Permissions caches the token privilege checks; nil means a cache
+	// shared by the process.
+	Permissions *PermissionCache
 }
 
 // Probe queries the target through the session and returns what it learned
@@ -36,7 +39,11 @@ func Probe(ctx context.Context, t *config.Target, s *proxmox.Session, opts Optio
 	logger = logger.With("target", t.Name)
 	r := &Result{Target: t.Name, Product: t.Type, Now: now()}
 
-	p := &prober{target: t, session: s, logger: logger, now: r.Now}
+	perms := opts.Permissions
+	if perms == nil {
+		perms = defaultPermissionCache
+	}
+	p := &prober{target: t, session: s, logger: logger, now: r.Now, perms: perms}
 	switch t.Type {
 	case config.TypePBS:
 		r.PBS = &PBSData{}
@@ -55,6 +62,7 @@ type prober struct {
 	session *proxmox.Session
 	logger  *slog.Logger
 	now     time.Time
+	perms   *PermissionCache
 }
 
 // task is one sub-collector. run fills part (a Result of its own) and

@@ -30,6 +30,7 @@ func (p *prober) probePVE(ctx context.Context, r *Result) {
 		task{"backups", func(ctx context.Context, part *Result) error { return v.collectBackups(ctx, part.PVE) }},
 		task{"jobs", func(ctx context.Context, part *Result) error { return v.collectJobs(ctx, part.PVE) }},
 		task{"tasks", func(ctx context.Context, part *Result) error { return v.collectTasks(ctx, part.PVE) }},
+		task{"permissions", func(ctx context.Context, part *Result) error { return p.permissions(ctx, p.perms, part) }},
 	)
 	v.assemble(r.PVE)
 	r.Warnings = append(r.Warnings, silentOmissions(r.PVE)...)
@@ -63,6 +64,7 @@ func silentOmissions(d *PVEData) []string {
 }
 
 func mergePVE(dst, src *Result) {
+	dst.Missing = append(dst.Missing, src.Missing...)
 	d, s := dst.PVE, src.PVE
 	d.Nodes = append(d.Nodes, s.Nodes...)
 	d.Storages = append(d.Storages, s.Storages...)

@@ -24,6 +24,9 @@ type Result struct {
 	// Warnings are problems the API does not report as errors, such as a
 	// listing that is probably empty for want of a privilege.
 	Warnings []string
+	// Missing lists the privileges the exporter's calls need and the
+	// token lacks, from GET /access/permissions.
+	Missing []MissingPrivilege
 
 	PBS *PBSData
 	PVE *PVEData
@@ -88,6 +91,9 @@ type GCStatus struct {
 	Running      bool
 	Duration     time.Duration
 	NextRun      time.Time
+	// HasCounts is false when no GC ever finished: the counters are then
+	// unknown, not zero.
+	HasCounts    bool
 	RemovedBytes uint64
 	PendingBytes uint64
 	DiskBytes    uint64
@@ -127,8 +133,10 @@ const (
 
 // Job is a PBS verify, prune, sync, tape or GC job.
 type Job struct {
-	Type      string // verify, prune, sync, tape, gc
-	ID        string
+	Type string // verify, prune, sync, tape, gc
+	ID   string
+	// Direction is pull or push for sync jobs, empty for the others.
+	Direction string
 	Datastore string
 	Schedule  string
 	Comment   string
@@ -137,7 +145,10 @@ type Job struct {
 	LastRunEnd   time.Time
 	LastRunState string
 	Running      bool
-	NextRun      time.Time
+	// RunningUnknown: whether a run is in progress could not be read (a
+	// GC whose task list failed).
+	RunningUnknown bool
+	NextRun        time.Time
 }
 
 // JobSucceeded interprets a job's or task's state as Proxmox does: "OK" and

@@ -188,6 +188,9 @@ func targetStatus(t *config.Target, r *collector.Result) statusTarget {
 		}
 	}
 	st.Problems = append(st.Problems, r.Warnings...)
+	for _, m := range r.Missing {
+		st.Problems = append(st.Problems, m.String())
+	}
 	return st
 }
 

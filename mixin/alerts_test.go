@@ -16,21 +16,22 @@ import (
 
 // The alerts of the contract (issue 5) and the severities each must have.
 var wantAlerts = map[string][]string{
-	"ProxmoxBackupTargetDown":          {"critical"},
-	"ProxmoxBackupCollectorFailing":    {"warning"},
-	"ProxmoxBackupMissed":              {"critical"},
-	"ProxmoxBackupTooOld":              {"critical", "warning"},
-	"ProxmoxBackupNeverBackedUp":       {"critical"},
-	"ProxmoxBackupNotCovered":          {"warning"},
-	"ProxmoxBackupFailed":              {"critical"},
-	"ProxmoxBackupVerifyFailed":        {"critical"},
-	"ProxmoxBackupNotVerified":         {"info"},
-	"ProxmoxBackupUnencrypted":         {"info"},
-	"ProxmoxBackupSizeAnomaly":         {"warning"},
-	"ProxmoxBackupDatastoreFillingUp":  {"warning"},
-	"ProxmoxBackupDatastoreAlmostFull": {"critical"},
-	"ProxmoxBackupJobFailed":           {"warning"},
-	"ProxmoxBackupGCNotRunning":        {"warning"},
+	"ProxmoxBackupTargetDown":            {"critical"},
+	"ProxmoxBackupCollectorFailing":      {"warning"},
+	"ProxmoxBackupTokenMissingPrivilege": {"warning"},
+	"ProxmoxBackupMissed":                {"critical"},
+	"ProxmoxBackupTooOld":                {"critical", "warning"},
+	"ProxmoxBackupNeverBackedUp":         {"critical"},
+	"ProxmoxBackupNotCovered":            {"warning"},
+	"ProxmoxBackupFailed":                {"critical"},
+	"ProxmoxBackupVerifyFailed":          {"critical"},
+	"ProxmoxBackupNotVerified":           {"info"},
+	"ProxmoxBackupUnencrypted":           {"info"},
+	"ProxmoxBackupSizeAnomaly":           {"warning"},
+	"ProxmoxBackupDatastoreFillingUp":    {"warning"},
+	"ProxmoxBackupDatastoreAlmostFull":   {"critical"},
+	"ProxmoxBackupJobFailed":             {"warning"},
+	"ProxmoxBackupGCNotRunning":          {"warning"},
 }
 
 // severities maps each alert to its rules' severities, sorted.

@@ -23,6 +23,7 @@
     // How long a condition must hold before its alert fires.
     targetDownFor: '10m',
     collectorFailingFor: '15m',
+    tokenMissingPrivilegeFor: '15m',
     notCoveredFor: '1h',
     fillingUpFor: '1h',
     almostFullFor: '15m',

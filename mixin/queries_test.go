@@ -25,6 +25,7 @@ var contract = setOf(
 	"proxmox_backup_collector_success",
 	"proxmox_backup_collector_duration_seconds",
 	"proxmox_backup_target_info",
+	"proxmox_backup_token_missing_privilege",
 	// PBS datastores and garbage collection.
 	"proxmox_backup_datastore_info",
 	"proxmox_backup_datastore_size_bytes",

@@ -5,18 +5,21 @@
 # already right (use --rotate for a new secret). docs/permissions.md explains
 # every privilege.
 #
-# ACLs, all built-in roles, each holding one audit privilege:
+# ACLs, all built-in read-only roles:
 #   DatastoreAudit on /datastore  datastores, usage, GC, namespaces, groups,
 #                                 snapshots, verify and prune jobs
 #   RemoteAudit    on /remote     sync jobs that pull from a remote
 #   TapeAudit      on /tape       tape backup jobs
+#   Audit          on /system/tasks  running garbage collections (root@pam's
+#                                 tasks); PBS has no role with Sys.Audit
+#                                 alone, and Datastore.Audit is inert there
 # PBS limits a token to what its user may do as well, so the user and the
 # token both receive these ACLs. Never Admin, never a Modify privilege.
 set -euo pipefail
 set -o errtrace
 trap '[ "$BASH_SUBSHELL" != 0 ] || echo "${0##*/}: line $LINENO: failed: $BASH_COMMAND" >&2' ERR
 
-readonly grants=("/datastore DatastoreAudit" "/remote RemoteAudit" "/tape TapeAudit")
+readonly grants=("/datastore DatastoreAudit" "/remote RemoteAudit" "/tape TapeAudit" "/system/tasks Audit")
 
 user=monitor@pbs
 token=exporter

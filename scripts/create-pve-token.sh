@@ -6,9 +6,12 @@
 # every privilege.
 #
 # Roles (custom role names may not start with "PVE"):
-#   BackupMonitor         Sys.Audit, VM.Audit                 on /
-#   BackupMonitorVolumes  Datastore.AllocateSpace, VM.Backup  on /vms and on
-#                         each backup storage, /storage/ID
+#   BackupMonitor         Sys.Audit, VM.Audit             on /
+#   BackupMonitorVolumes  Datastore.AllocateSpace,        on /vms and on
+#                         VM.Audit, VM.Backup             each backup storage,
+#                                                         /storage/ID
+# A grant on /vms replaces what / gave for the same user or token, so the
+# second role repeats VM.Audit: without it the token sees no guest.
 # Without the second role PVE hides every backup from the token. It is not
 # read-only: docs/permissions.md lists what it allows and why no smaller set
 # works. It is granted on the storages that hold backups only (those with
@@ -22,7 +25,7 @@ trap '[ "$BASH_SUBSHELL" != 0 ] || echo "${0##*/}: line $LINENO: failed: $BASH_C
 readonly main_role=BackupMonitor
 readonly main_privs=Sys.Audit,VM.Audit
 readonly volume_role=BackupMonitorVolumes
-readonly volume_privs=Datastore.AllocateSpace,VM.Backup
+readonly volume_privs=Datastore.AllocateSpace,VM.Audit,VM.Backup
 
 user=monitor@pve
 token=exporter

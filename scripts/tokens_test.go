@@ -225,6 +225,7 @@ var pbsGrants = sorted(
 	"/datastore DatastoreAudit "+pbsUser+" true", "/datastore DatastoreAudit "+pbsToken+" true",
 	"/remote RemoteAudit "+pbsUser+" true", "/remote RemoteAudit "+pbsToken+" true",
 	"/tape TapeAudit "+pbsUser+" true", "/tape TapeAudit "+pbsToken+" true",
+	"/system/tasks Audit "+pbsUser+" true", "/system/tasks Audit "+pbsToken+" true",
 )
 
 // checkPVELeastPrivilege fails when the monitor user or token holds a role
@@ -236,8 +237,8 @@ func checkPVELeastPrivilege(t *testing.T, e *env) {
 		t.Errorf("role BackupMonitor has %q, want Sys.Audit,VM.Audit", got)
 	}
 	if _, err := os.Stat(filepath.Join(e.state, "roles", "BackupMonitorVolumes")); err == nil {
-		if got := e.read("roles/BackupMonitorVolumes"); got != "Datastore.AllocateSpace,VM.Backup" {
-			t.Errorf("role BackupMonitorVolumes has %q, want Datastore.AllocateSpace,VM.Backup", got)
+		if got := e.read("roles/BackupMonitorVolumes"); got != "Datastore.AllocateSpace,VM.Audit,VM.Backup" {
+			t.Errorf("role BackupMonitorVolumes has %q, want Datastore.AllocateSpace,VM.Audit,VM.Backup", got)
 		}
 	}
 	for _, acl := range e.acls() {
@@ -300,7 +301,7 @@ func TestPVETokenLifecycle(t *testing.T) {
 	r := e.mustRun(pveScript)
 	for _, want := range [][]string{
 		{"pveum", "role", "add", "BackupMonitor", "--privs", "Sys.Audit,VM.Audit"},
-		{"pveum", "role", "add", "BackupMonitorVolumes", "--privs", "Datastore.AllocateSpace,VM.Backup"},
+		{"pveum", "role", "add", "BackupMonitorVolumes", "--privs", "Datastore.AllocateSpace,VM.Audit,VM.Backup"},
 		{"pveum", "user", "add", pveUser},
 		{"pveum", "user", "token", "add", pveUser, "exporter", "--privsep", "1"},
 		{"pveum", "acl", "modify", "/", "--roles", "BackupMonitor", "--users", pveUser, "--tokens", pveToken},
@@ -438,6 +439,18 @@ func TestPVETokenConverges(t *testing.T) {
 			wantACLs:  pveGrants(defaultStorages...),
 			wantCalls: [][]string{{"pveum", "role", "modify", "BackupMonitor", "--privs", "Sys.Audit,VM.Audit"}},
 			stderr:    "Role BackupMonitor had 'Sys.Audit,Sys.Modify,VM.Audit'",
+		},
+		{
+			// Earlier versions left VM.Audit out of the volume role, and
+			// its grant on /vms hid every guest from the token.
+			name: "volume role without VM.Audit",
+			setup: func(e *env) {
+				e.mustRun(pveScript)
+				e.write("roles/BackupMonitorVolumes", "Datastore.AllocateSpace,VM.Backup")
+			},
+			wantACLs:  pveGrants(defaultStorages...),
+			wantCalls: [][]string{{"pveum", "role", "modify", "BackupMonitorVolumes", "--privs", "Datastore.AllocateSpace,VM.Audit,VM.Backup"}},
+			stderr:    "Role BackupMonitorVolumes had 'Datastore.AllocateSpace,VM.Backup'",
 		},
 		{
 			name: "token without privilege separation",
@@ -644,7 +657,7 @@ func TestGrantsOnlyWhatTheExporterNeeds(t *testing.T) {
 	t.Parallel()
 	pvePrivs := []string{"Sys.Audit", "VM.Audit", "Datastore.AllocateSpace", "VM.Backup"}
 	pveRoles := []string{"BackupMonitor", "BackupMonitorVolumes"}
-	pbsRoles := []string{"DatastoreAudit", "RemoteAudit", "TapeAudit"}
+	pbsRoles := []string{"DatastoreAudit", "RemoteAudit", "TapeAudit", "Audit"}
 	for _, tc := range []struct {
 		script string
 		runs   [][]string
@@ -683,6 +696,9 @@ func TestGrantsOnlyWhatTheExporterNeeds(t *testing.T) {
 				case called([][]string{c}, "proxmox-backup-manager", "acl", "update"):
 					if !slices.Contains(pbsRoles, c[4]) {
 						t.Errorf("ACL grants role %s: %q", c[4], c)
+					}
+					if c[4] == "Audit" && c[3] != "/system/tasks" {
+						t.Errorf("Audit (Sys.Audit and Datastore.Audit) granted on %s: %q", c[3], c)
 					}
 				}
 			}
@@ -892,5 +908,100 @@ func TestSystemdUnit(t *testing.T) {
 	}
 	if score, err := strconv.ParseFloat(string(m[1]), 64); err != nil || score > 2.0 {
 		t.Errorf("exposure level %s, want at most 2.0:\n%s", m[1], out)
+	}
+}
+
+// effective computes what an id holds on path from the stand-ins' ACLs, as
+// both products do: walking from the root, a level with grants for the id
+// replaces what the levels above gave, and a grant reaches below its path
+// only when it propagates (pve-access-control PVE/AccessControl.pm roles;
+// proxmox-backup pbs-config/src/acl.rs AclTree::roles). roles maps a role
+// to its privileges.
+func effective(acls []string, roles func(string) []string, id, path string) map[string]bool {
+	levels := []string{"/"}
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	for i := range parts {
+		if parts[0] != "" {
+			levels = append(levels, "/"+strings.Join(parts[:i+1], "/"))
+		}
+	}
+	held := map[string]bool{}
+	for i, level := range levels {
+		var next map[string]bool
+		for _, acl := range acls {
+			f := strings.Fields(acl) // PATH ROLE UGID PROPAGATE
+			propagates := f[3] == "1" || f[3] == "true"
+			if f[0] != level || f[2] != id || (i < len(levels)-1 && !propagates) {
+				continue
+			}
+			if next == nil {
+				next = map[string]bool{}
+			}
+			for _, p := range roles(f[1]) {
+				next[p] = true
+			}
+		}
+		if next != nil {
+			held = next
+		}
+	}
+	return held
+}
+
+// tokenHolds: a token holds a privilege only where its user holds it too
+// (pve-access-control PVE/RPCEnvironment.pm compile_acl_path for
+// privilege-separated tokens; pbs-config/src/cached_user_info.rs
+// lookup_privs_details for every token).
+func tokenHolds(acls []string, roles func(string) []string, user, token, path, priv string) bool {
+	return effective(acls, roles, user, path)[priv] && effective(acls, roles, token, path)[priv]
+}
+
+// The scripts' grants give the token every privilege the exporter's calls
+// check (collector/permissions.go lists them with their sources), on the
+// objects those calls check. This is what a grant on /vms without VM.Audit
+// got wrong: it replaced the VM.Audit of / for every guest.
+func TestTokensHoldWhatTheExporterNeeds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.mustRun(pveScript)
+	pveRoles := func(role string) []string { return strings.Split(e.read("roles/"+role), ",") }
+	for _, need := range [][2]string{
+		{"/vms/100", "VM.Audit"}, {"/vms/100", "VM.Backup"},
+		{"/storage/pbs-main", "Datastore.AllocateSpace"}, {"/storage/local", "Datastore.AllocateSpace"},
+		{"/", "Sys.Audit"}, {"/nodes/pve1", "Sys.Audit"},
+	} {
+		if !tokenHolds(e.acls(), pveRoles, pveUser, pveToken, need[0], need[1]) {
+			t.Errorf("PVE token lacks %s on %s", need[1], need[0])
+		}
+	}
+	// The user alone is not enough: the token must be granted too.
+	acls := slices.DeleteFunc(e.acls(), func(a string) bool { return strings.Fields(a)[2] == pveToken })
+	if tokenHolds(acls, pveRoles, pveUser, pveToken, "/vms/100", "VM.Audit") {
+		t.Error("the evaluation ignores the token's own grants")
+	}
+	// --no-volume-access: guests stay visible, backups do not.
+	e2 := newEnv(t)
+	e2.mustRun(pveScript, "--no-volume-access")
+	roles2 := func(role string) []string { return strings.Split(e2.read("roles/"+role), ",") }
+	if !tokenHolds(e2.acls(), roles2, pveUser, pveToken, "/vms/100", "VM.Audit") ||
+		tokenHolds(e2.acls(), roles2, pveUser, pveToken, "/vms/100", "VM.Backup") {
+		t.Error("--no-volume-access: want VM.Audit and no VM.Backup on guests")
+	}
+
+	e.mustRun(pbsScript)
+	// Built-in PBS roles (pbs-api-types src/acl.rs).
+	pbsRoles := func(role string) []string {
+		return map[string][]string{
+			"DatastoreAudit": {"Datastore.Audit"}, "RemoteAudit": {"Remote.Audit"},
+			"TapeAudit": {"Tape.Audit"}, "Audit": {"Sys.Audit", "Datastore.Audit"},
+		}[role]
+	}
+	for _, need := range [][2]string{
+		{"/datastore/main", "Datastore.Audit"}, {"/remote/offsite", "Remote.Audit"},
+		{"/tape/job/weekly", "Tape.Audit"}, {"/system/tasks", "Sys.Audit"},
+	} {
+		if !tokenHolds(e.acls(), pbsRoles, pbsUser, pbsToken, need[0], need[1]) {
+			t.Errorf("PBS token lacks %s on %s", need[1], need[0])
+		}
 	}
 }

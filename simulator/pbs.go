@@ -21,6 +21,11 @@ type PBS struct {
 	PruneJobs  []Job       `yaml:"prune_jobs"`
 	SyncJobs   []Job       `yaml:"sync_jobs"`
 	TapeJobs   []Job       `yaml:"tape_jobs"`
+	// ACLs limit the token; none: it may do everything.
+	ACLs acls `yaml:"acls"`
+	// NoSyncDirection emulates a server before PBS 3.3: /admin/sync knows
+	// only pull jobs and rejects the sync-direction parameter.
+	NoSyncDirection bool `yaml:"no_sync_direction"`
 
 	// Now is the simulated clock; nil means time.Now.
 	Now func() time.Time `yaml:"-"`
@@ -44,15 +49,23 @@ type Datastore struct {
 
 // GCStatus is a datastore's garbage collection state.
 type GCStatus struct {
-	// LastStart zero: GC never ran (upid null).
-	LastStart    time.Time     `yaml:"last_start"`
-	Duration     time.Duration `yaml:"duration"`
-	State        string        `yaml:"state"` // OK or an error; empty with Schedule: running
-	Schedule     string        `yaml:"schedule"`
-	NextRun      time.Time     `yaml:"next_run"`
-	RemovedBytes uint64        `yaml:"removed_bytes"`
-	PendingBytes uint64        `yaml:"pending_bytes"`
-	DiskBytes    uint64        `yaml:"disk_bytes"`
+	// LastStart zero: no GC ever finished (upid null, counters zero).
+	LastStart time.Time     `yaml:"last_start"`
+	Duration  time.Duration `yaml:"duration"`
+	// State is OK or an error; empty: the job state file holds no result.
+	State string `yaml:"state"`
+	// Running: a GC task runs now. Its job state file says "started", so
+	// PBS reports no last-run state; the upid and counters stay those of
+	// the last finished run.
+	Running bool `yaml:"running"`
+	// StateFileMissing: the job state file is gone (so PBS reports no
+	// last-run state) while the last run's upid remains.
+	StateFileMissing bool      `yaml:"state_file_missing"`
+	Schedule         string    `yaml:"schedule"`
+	NextRun          time.Time `yaml:"next_run"`
+	RemovedBytes     uint64    `yaml:"removed_bytes"`
+	PendingBytes     uint64    `yaml:"pending_bytes"`
+	DiskBytes        uint64    `yaml:"disk_bytes"`
 }
 
 // Namespace is a namespace of a datastore; Path "" is the root.
@@ -95,6 +108,9 @@ type Job struct {
 	// Sync jobs.
 	Remote      string `yaml:"remote"`
 	RemoteStore string `yaml:"remote_store"`
+	// Direction is pull (default) or push (PBS 3.3 and later): a push job
+	// sends Store to RemoteStore on Remote.
+	Direction string `yaml:"direction"`
 	// Prune jobs.
 	Disable bool `yaml:"disable"`
 	// Tape jobs.

@@ -30,8 +30,10 @@ func (p *PBS) Handler() http.Handler {
 	h("/admin/gc", p.gcAll)
 	h("/admin/verify", p.jobs(func() []Job { return p.VerifyJobs }, "verificationjob"))
 	h("/admin/prune", p.jobs(func() []Job { return p.PruneJobs }, "prunejob"))
-	h("/admin/sync", p.jobs(func() []Job { return p.SyncJobs }, "syncjob"))
+	h("/admin/sync", p.syncJobs)
+	h("/nodes/{node}/tasks", p.tasks)
 	h("/tape/backup", p.jobs(func() []Job { return p.TapeJobs }, "tape-backup-job"))
+	h("/access/permissions", p.permissions)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			pveError(w, http.StatusMethodNotAllowed, "Method not allowed")
@@ -311,7 +313,7 @@ func (p *PBS) gcRow(d *Datastore) map[string]any {
 		if !gc.NextRun.IsZero() {
 			row["next-run"] = gc.NextRun.Unix()
 		}
-		if !gc.LastStart.IsZero() && gc.State != "" {
+		if !gc.LastStart.IsZero() && gc.State != "" && !gc.Running && !gc.StateFileMissing {
 			row["last-run-endtime"] = gc.LastStart.Add(gc.Duration).Unix()
 			row["last-run-state"] = gc.State
 			row["duration"] = int64(gc.Duration.Seconds())
@@ -328,12 +330,68 @@ func (p *PBS) gcAll(http.ResponseWriter, *http.Request) (any, int, string) {
 	return out, 0, ""
 }
 
+// syncJobs lists sync jobs. Since PBS 3.3 the listing holds pull jobs only
+// unless asked for sync-direction=push or all, and each job names its
+// direction (proxmox-backup src/api2/admin/sync.rs list_config_sync_jobs;
+// the API schema: sync-direction enum all, push, pull, default pull). Older
+// servers reject the unknown parameter (additionalProperties: false).
+func (p *PBS) syncJobs(w http.ResponseWriter, r *http.Request) (any, int, string) {
+	dir, asked := r.URL.Query()["sync-direction"]
+	if p.NoSyncDirection {
+		if asked {
+			return nil, http.StatusBadRequest, "parameter verification failed - 'sync-direction': schema does not allow additional properties."
+		}
+		return p.jobs(func() []Job { return p.SyncJobs }, "syncjob")(w, r)
+	}
+	want := "pull"
+	if asked {
+		want = dir[0]
+	}
+	if want != "pull" && want != "push" && want != "all" {
+		return nil, http.StatusBadRequest, "parameter verification failed - 'sync-direction': value '" + want + "' is not defined in the enumeration."
+	}
+	var list []Job
+	for _, j := range p.SyncJobs {
+		if want == "all" || j.direction() == want {
+			list = append(list, j)
+		}
+	}
+	return p.jobs(func() []Job { return list }, "syncjob")(w, r)
+}
+
+func (j *Job) direction() string {
+	if j.Direction == "" {
+		return "pull"
+	}
+	return j.Direction
+}
+
+// visible reports whether the token may list a job, as the listings check:
+// Datastore.Audit on the datastore, and for sync jobs with a remote
+// Remote.Audit on it (proxmox-backup src/api2/config/sync.rs
+// check_sync_job_read_access); Tape.Audit on /tape/job/<id> for tape jobs
+// (src/api2/tape/backup.rs list_tape_backup_jobs).
+func (p *PBS) visible(j *Job, workerType string) bool {
+	switch workerType {
+	case "tape-backup-job":
+		return p.ACLs.can("/tape/job/"+j.ID, "Tape.Audit")
+	case "syncjob":
+		if j.Remote != "" && !p.ACLs.can("/remote/"+j.Remote, "Remote.Audit") {
+			return false
+		}
+	}
+	return p.ACLs.can("/datastore/"+j.Store, "Datastore.Audit")
+}
+
 // jobs lists job configurations with their schedule state: a job that never
 // ran has only next-run; a running one has its upid but no state or end.
 func (p *PBS) jobs(list func() []Job, workerType string) apiFunc {
 	return func(http.ResponseWriter, *http.Request) (any, int, string) {
 		out := []map[string]any{}
 		for i, j := range list() {
+			if !p.visible(&j, workerType) {
+				continue
+			}
 			row := map[string]any{"id": j.ID, "store": j.Store}
 			if j.Schedule != "" {
 				row["schedule"] = j.Schedule
@@ -351,6 +409,9 @@ func (p *PBS) jobs(list func() []Job, workerType string) apiFunc {
 				}
 				row["remote-store"] = j.RemoteStore
 				row["remove-vanished"] = false
+				if !p.NoSyncDirection {
+					row["sync-direction"] = j.direction()
+				}
 			case "prunejob":
 				row["keep-daily"] = 7
 				row["keep-weekly"] = 4
@@ -374,4 +435,82 @@ func (p *PBS) jobs(list func() []Job, workerType string) apiFunc {
 		}
 		return out, 0, ""
 	}
+}
+
+// tasks lists the server's tasks, newest first: running garbage
+// collections and the last runs of GC and of the jobs. All of them are
+// root@pam's, so a token sees them only with Sys.Audit on /system/tasks
+// (proxmox-backup src/api2/node/tasks.rs list_tasks). It knows the
+// parameters running, typefilter (a substring of the type), start and limit
+// (0: no limit; default 50).
+func (p *PBS) tasks(_ http.ResponseWriter, r *http.Request) (any, int, string) {
+	q := r.URL.Query()
+	type task struct {
+		start      time.Time
+		end        time.Time
+		workerType string
+		workerID   string
+		status     string
+	}
+	var all []task
+	for i := range p.Datastores {
+		d := &p.Datastores[i]
+		if d.GC.Running {
+			all = append(all, task{start: p.now().Add(-5 * time.Minute), workerType: "garbage_collection", workerID: d.Name})
+		}
+		if !d.GC.LastStart.IsZero() {
+			st := d.GC.State
+			if st == "" {
+				st = "OK"
+			}
+			all = append(all, task{start: d.GC.LastStart, end: d.GC.LastStart.Add(d.GC.Duration), workerType: "garbage_collection", workerID: d.Name, status: st})
+		}
+	}
+	for _, set := range []struct {
+		jobs       []Job
+		workerType string
+	}{{p.VerifyJobs, "verificationjob"}, {p.PruneJobs, "prunejob"}, {p.SyncJobs, "syncjob"}, {p.TapeJobs, "tape-backup-job"}} {
+		for _, j := range set.jobs {
+			if j.LastStart.IsZero() {
+				continue
+			}
+			all = append(all, task{start: j.LastStart, end: j.LastEnd, workerType: set.workerType, workerID: j.Store + ":" + j.ID, status: j.LastState})
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].start.After(all[j].start) })
+	running := q.Get("running") == "1" || q.Get("running") == "true"
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		limit, _ = strconv.Atoi(v)
+	}
+	start, _ := strconv.Atoi(q.Get("start"))
+	out := []map[string]any{}
+	if !p.ACLs.can("/system/tasks", "Sys.Audit") {
+		return out, 0, ""
+	}
+	for i, t := range all {
+		if running && !t.end.IsZero() {
+			continue
+		}
+		if f := q.Get("typefilter"); f != "" && !strings.Contains(t.workerType, f) {
+			continue
+		}
+		if start > 0 {
+			start--
+			continue
+		}
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+		upid := pbsUPID(0x200+i, t.start, t.workerType, t.workerID, "root@pam")
+		row := map[string]any{
+			"upid": upid, "node": "pbs", "pid": 202, "pstart": 4143, "starttime": t.start.Unix(),
+			"worker_type": t.workerType, "worker_id": t.workerID, "user": "root@pam",
+		}
+		if !t.end.IsZero() {
+			row["endtime"], row["status"] = t.end.Unix(), t.status
+		}
+		out = append(out, row)
+	}
+	return out, 0, ""
 }

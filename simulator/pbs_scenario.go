@@ -17,7 +17,8 @@ const (
 //     verified; host/nas01 protected; an encrypted vm/200 in "prod" with a
 //     group comment; vm/300 in "prod/db" opted out by its comment;
 //   - a verify job that failed, a prune job that never ran, a running sync
-//     job, a sync job that succeeded, and a tape job.
+//     job, a sync job that succeeded, a push sync job to an offsite server
+//     that succeeded, and a tape job.
 func PBSTestScenario(now time.Time) *PBS {
 	h := time.Hour
 	day := 24 * h
@@ -84,6 +85,7 @@ func PBSTestScenario(now time.Time) *PBS {
 		SyncJobs: []Job{
 			{ID: "s-offsite", Store: "archive", Remote: "pbs-offsite", RemoteStore: "main", Schedule: "hourly", NextRun: now.Truncate(h).Add(h), LastStart: now.Add(-5 * time.Minute)},
 			{ID: "s-local-copy", Store: "archive", RemoteStore: "main", Schedule: "daily", NextRun: nightly.Add(day + 4*h), LastStart: nightly.Add(4 * h), LastEnd: nightly.Add(4*h + 10*time.Minute), LastState: "OK"},
+			{ID: "s-push-offsite", Store: "main", Remote: "pbs-offsite", RemoteStore: "offsite", Direction: "push", Schedule: "daily", NextRun: nightly.Add(day + 5*h), LastStart: nightly.Add(5 * h), LastEnd: nightly.Add(5*h + 20*time.Minute), LastState: "OK"},
 		},
 		TapeJobs: []Job{
 			{ID: "weekly-tape", Store: "main", Pool: "weekly", Drive: "lto8", Schedule: "sun 05:00", NextRun: nightly.Add(2 * day), LastStart: nightly.Add(-5 * day), LastEnd: nightly.Add(-5*day + 3*h), LastState: "WARNINGS: 2"},

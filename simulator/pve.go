@@ -25,6 +25,8 @@ type PVE struct {
 	Storages []PVEStorage   `yaml:"storages"`
 	Jobs     []PVEBackupJob `yaml:"jobs"`
 	Tasks    []PVETask      `yaml:"tasks"`
+	// ACLs limit the token; none: it may do everything.
+	ACLs acls `yaml:"acls"`
 
 	// Now is the simulated clock; nil means time.Now.
 	Now func() time.Time `yaml:"-"`

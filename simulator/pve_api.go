@@ -32,6 +32,7 @@ func (p *PVE) Handler() http.Handler {
 	h("/nodes/{node}/tasks", p.nodeScoped(p.nodeTasks))
 	h("/nodes/{node}/tasks/{upid}/log", p.nodeScoped(p.taskLog))
 	h("/nodes/{node}/tasks/{upid}/status", p.nodeScoped(p.taskStatus))
+	h("/access/permissions", p.permissions)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			pveError(w, http.StatusNotImplemented, fmt.Sprintf("Method '%s %s' not implemented", r.Method, r.URL.Path))
@@ -131,6 +132,9 @@ func (p *PVE) resources(_ http.ResponseWriter, r *http.Request) (any, int, strin
 	var out []map[string]any
 	if typ == "" || typ == "vm" {
 		for _, g := range p.Guests {
+			if !p.ACLs.can(fmt.Sprintf("/vms/%d", g.VMID), "VM.Audit") {
+				continue // pve-manager PVE/API2/Cluster.pm resources
+			}
 			row := map[string]any{
 				"id": fmt.Sprintf("%s/%d", g.Type, g.VMID), "type": g.Type, "vmid": g.VMID, "name": g.Name,
 				"node": g.Node, "status": g.Status, "template": b01(g.Template),
