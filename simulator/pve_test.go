@@ -231,7 +231,7 @@ func TestPVETasksAndLogs(t *testing.T) {
 	}
 
 	// Log lines print node-local time: pve1 is in Vienna (UTC+1 in November).
-	log := strings.Join(p.Tasks[0].log(p.location("pve1")), "\n")
+	log := strings.Join(p.Tasks[0].log(p.location("pve1"), p.args(&p.Tasks[0])), "\n")
 	local := p.Tasks[0].Guests[0].Start.In(p.location("pve1")).Format("2006-01-02 15:04:05")
 	if !strings.Contains(log, "INFO: Backup started at "+local) || p.Tasks[0].Guests[0].Start.UTC().Format("15:04") == local[11:16] {
 		t.Errorf("log does not print Vienna time %s:\n%s", local, log)
