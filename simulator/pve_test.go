@@ -303,8 +303,9 @@ func TestPVEFailureShapes(t *testing.T) {
 	if !strings.HasPrefix(l[0], "INFO: starting new backup job: vzdump --") || strings.Contains(l[0], "job-id") || !strings.Contains(l[0], "--quiet 1") || !strings.Contains(l[0], "--exclude 100,101,104") || strings.Contains(l[0], "--node") {
 		t.Errorf("scheduled run's command line: %s", l[0])
 	}
+	// The vmid list keeps its configured order (split_list).
 	one := PVETask{Node: "pve1", Start: start, End: start.Add(time.Minute), Job: "backup-vmids-weekly"}
-	if args := p.args(&one); !strings.HasPrefix(args, "102 103 --") || !strings.Contains(args, "--mode stop") {
+	if args := p.args(&one); !strings.HasPrefix(args, "103 102 --") || !strings.Contains(args, "--mode stop") {
 		t.Errorf("vmid job's command line: %s", args)
 	}
 }
