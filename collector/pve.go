@@ -186,6 +186,9 @@ type zoneInfo struct {
 	// agree on when its own is unknown; a node with no entry has no known
 	// zone.
 	zones map[string]*time.Location
+	// own are the zones the nodes reported themselves: only these read
+	// the local times a node's task logs print.
+	own   map[string]*time.Location
 	notes []string
 }
 
@@ -230,7 +233,8 @@ func (v *pveView) fetchZones(ctx context.Context) (zoneInfo, error) {
 		}()
 	}
 	wg.Wait()
-	return zoneInfo{zones: zones, notes: borrowZones(zones, why)}, errs.err()
+	own := maps.Clone(zones)
+	return zoneInfo{zones: zones, own: own, notes: borrowZones(zones, why)}, errs.err()
 }
 
 // borrowZones gives each node of why (node: reason its zone is unknown) the

@@ -74,7 +74,7 @@ func (v *pveView) collectTasks(ctx context.Context, out *PVEData) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			found, tied, err := v.nodeAttempts(ctx, n.Name, zi.zones[n.Name], byNode[n.Name])
+			found, tied, err := v.nodeAttempts(ctx, n.Name, zi.own[n.Name], byNode[n.Name])
 			errs.add(err)
 			mu.Lock()
 			defer mu.Unlock()
