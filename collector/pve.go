@@ -198,11 +198,12 @@ type zoneInfo struct {
 // one; otherwise its zone stays unknown, never UTC by default. Refused calls
 // are errors; unknown and borrowed zones are notes.
 func (v *pveView) fetchZones(ctx context.Context) (zoneInfo, error) {
-	all, _ := v.nodes.get(ctx, v.fetchNodes)
+	all, err := v.nodes.get(ctx, v.fetchNodes)
 	zones := make(map[string]*time.Location, len(all))
 	why := map[string]string{}
 	var mu sync.Mutex
 	var errs errList
+	errs.add(err) // without the node list no zone, and no due time, is known
 	var wg sync.WaitGroup
 	for _, n := range all {
 		if !n.Online {

@@ -133,6 +133,10 @@ func (v *pveView) nodeAttempts(ctx context.Context, node string, loc *time.Locat
 			// went; any other error ended the job before some guests.
 			rt.aborted = !rt.success && t.Status != "job errors"
 			rt.reason = t.Status
+			if t.Status == "unexpected status" {
+				// The worker died without its final line.
+				rt.reason = "backup did not finish: task ended with unexpected status"
+			}
 		}
 		if id := string(t.ID); id != "" {
 			// A run with one guest (PVE/API2/VZDump.pm makes the vmid the
