@@ -38,7 +38,16 @@ type taskItem struct {
 	Type      string         `json:"type"`
 	ID        proxmox.String `json:"id"`
 	User      string         `json:"user"`
+	TokenID   string         `json:"tokenid"`
 	Status    string         `json:"status"`
+}
+
+// user is who started the task, a token as user!token.
+func (t *taskItem) user() string {
+	if t.TokenID != "" {
+		return t.User + "!" + t.TokenID
+	}
+	return t.User
 }
 
 func (t *taskItem) running() bool {
@@ -125,7 +134,7 @@ func (v *pveView) nodeAttempts(ctx context.Context, node string, loc *time.Locat
 		}
 		t := &tasks[i]
 		ended := !t.running() && t.EndTime != nil
-		rt := tiedTask{node: node, upid: t.UPID, user: t.User, start: time.Unix(int64(t.StartTime), 0), attempted: map[int]bool{}}
+		rt := tiedTask{node: node, upid: t.UPID, user: t.user(), start: time.Unix(int64(t.StartTime), 0), attempted: map[int]bool{}}
 		if ended {
 			rt.end = time.Unix(int64(*t.EndTime), 0)
 			rt.success = !tasklog.StatusIsError(t.Status)
@@ -158,7 +167,7 @@ func (v *pveView) nodeAttempts(ctx context.Context, node string, loc *time.Locat
 			// The status of a failed run only says "job errors" (or
 			// "unexpected status"): the reason is in the log. A scheduled
 			// run needs the log's first line to be tied to its job.
-			if !a.Success || t.User == schedulerUser {
+			if !a.Success || rt.user == schedulerUser {
 				res, cmdline, err := v.readTaskLog(ctx, node, t.UPID, loc, a.Success)
 				if err != nil {
 					return found, tied, err

@@ -200,6 +200,7 @@ func TestJobOfTask(t *testing.T) {
 		{"early failure at 02:00", tiedTask{node: "pve1", user: "root@pam", start: at(2, 0, 30)}, "a-prod-2"},
 		{"early failure, 3 minutes late", tiedTask{node: "pve1", user: "root@pam", start: at(2, 3, 0)}, ""},
 		{"early failure by a user", tiedTask{node: "pve1", user: "admin@pve", start: at(2, 0, 30)}, ""},
+		{"early failure by a token of root", tiedTask{node: "pve1", user: "root@pam!auto", start: at(2, 0, 30)}, ""},
 		{"early failure of a disabled job", tiedTask{node: "pve1", user: "root@pam", start: at(4, 0, 10)}, ""},
 		{"early failure, job pinned elsewhere", tiedTask{node: "pve1", user: "root@pam", start: at(5, 0, 10)}, ""},
 		{"early failure, job pinned here", tiedTask{node: "pve2", user: "root@pam", start: at(5, 0, 10), id: 102}, "d-pinned"},
