@@ -208,6 +208,10 @@ func (v *pveView) fetchZones(ctx context.Context) (zoneInfo, error) {
 	for _, n := range all {
 		if !n.Online {
 			why[n.Name] = "node offline"
+		}
+	}
+	for _, n := range all {
+		if !n.Online {
 			continue
 		}
 		wg.Add(1)
