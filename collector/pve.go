@@ -32,7 +32,7 @@ func (p *prober) probePVE(ctx context.Context, r *Result) {
 		task{"tasks", func(ctx context.Context, part *Result) error { return v.collectTasks(ctx, part.PVE) }},
 		task{"permissions", func(ctx context.Context, part *Result) error { return p.permissions(ctx, p.perms, part) }},
 	)
-	v.assemble(r.PVE)
+	r.Warnings = append(r.Warnings, v.assemble(r.PVE)...)
 	r.Warnings = append(r.Warnings, silentOmissions(r.PVE)...)
 	for _, w := range r.Warnings {
 		p.logger.Warn(w)
@@ -86,6 +86,9 @@ func mergePVE(dst, src *Result) {
 		}
 		maps.Copy(d.zones, s.zones)
 	}
+	if d.zoneNotes == nil {
+		d.zoneNotes = s.zoneNotes
+	}
 }
 
 // memo fetches something once per probe for every collector that needs it.
@@ -106,7 +109,7 @@ type pveView struct {
 	guests   memo[[]Guest]
 	nodes    memo[[]Node]
 	storages memo[[]nodeStorage]
-	zones    memo[map[string]*time.Location]
+	zones    memo[zoneInfo]
 }
 
 // pveResource is an item of GET /cluster/resources?type=vm.
@@ -179,43 +182,96 @@ func (v *pveView) onlineNodes(ctx context.Context) ([]Node, error) {
 	return online, nil
 }
 
+// zoneInfo is what the probe knows of the nodes' time zones.
+type zoneInfo struct {
+	// zones maps a node to its zone, or to the zone all reachable nodes
+	// agree on when its own is unknown; a node with no entry has no known
+	// zone.
+	zones map[string]*time.Location
+	// own are the zones the nodes reported themselves: only these read
+	// the local times a node's task logs print.
+	own   map[string]*time.Location
+	notes []string
+}
+
 // fetchZones asks every online node for its time zone: backup schedules run
-// in it and vzdump logs print it.
-func (v *pveView) fetchZones(ctx context.Context) (map[string]*time.Location, error) {
-	nodes, _ := v.onlineNodes(ctx)
-	zones := make(map[string]*time.Location, len(nodes))
+// in it and vzdump logs print it. A node that is offline or refuses the
+// call borrows the zone of the reachable nodes if they all report the same
+// one; otherwise its zone stays unknown, never UTC by default. Refused calls
+// are errors; unknown and borrowed zones are notes.
+func (v *pveView) fetchZones(ctx context.Context) (zoneInfo, error) {
+	all, err := v.nodes.get(ctx, v.fetchNodes)
+	zones := make(map[string]*time.Location, len(all))
+	why := map[string]string{}
 	var mu sync.Mutex
 	var errs errList
+	errs.add(err) // without the node list no zone, and no due time, is known
 	var wg sync.WaitGroup
-	for _, n := range nodes {
+	for _, n := range all {
+		if !n.Online {
+			why[n.Name] = "node offline"
+		}
+	}
+	for _, n := range all {
+		if !n.Online {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var t struct {
 				Timezone string `json:"timezone"`
 			}
-			if err := v.p.session.Get(ctx, "/nodes/"+url.PathEscape(n.Name)+"/time", nil, &t); err != nil {
-				errs.add(err)
-				return
-			}
-			loc, err := time.LoadLocation(t.Timezone)
-			if err != nil || t.Timezone == "" {
-				errs.add(fmt.Errorf("target %q: node %s: unknown time zone %q", v.p.target.Name, n.Name, t.Timezone))
-				return
+			err := v.p.session.Get(ctx, "/nodes/"+url.PathEscape(n.Name)+"/time", nil, &t)
+			var loc *time.Location
+			if err == nil {
+				if loc, err = time.LoadLocation(t.Timezone); err != nil || t.Timezone == "" {
+					loc, err = nil, fmt.Errorf("target %q: node %s: unknown time zone %q", v.p.target.Name, n.Name, t.Timezone)
+				}
 			}
 			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs.add(err)
+				why[n.Name] = "its time could not be read"
+				return
+			}
 			zones[n.Name] = loc
-			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	return zones, errs.err()
+	own := maps.Clone(zones)
+	return zoneInfo{zones: zones, own: own, notes: borrowZones(zones, why)}, errs.err()
 }
 
-// zone returns a node's time zone, or UTC when it is unknown.
-func zone(zones map[string]*time.Location, node string) *time.Location {
-	if loc := zones[node]; loc != nil {
-		return loc
+// borrowZones gives each node of why (node: reason its zone is unknown) the
+// zone the known nodes agree on, and describes what it did.
+func borrowZones(zones map[string]*time.Location, why map[string]string) []string {
+	names := map[string]*time.Location{}
+	for _, loc := range zones {
+		names[loc.String()] = loc
 	}
-	return time.UTC
+	var known []string
+	for name := range names {
+		known = append(known, name)
+	}
+	sort.Strings(known)
+	nodes := make([]string, 0, len(why))
+	for n := range why {
+		nodes = append(nodes, n)
+	}
+	sort.Strings(nodes)
+	var notes []string
+	for _, n := range nodes {
+		switch len(known) {
+		case 1:
+			zones[n] = names[known[0]]
+			notes = append(notes, fmt.Sprintf("node %s: time zone unknown (%s): its schedules are evaluated in %s, the zone of every reachable node", n, why[n], known[0]))
+		case 0:
+			notes = append(notes, fmt.Sprintf("node %s: time zone unknown (%s) and no node reported one: its guests get no due time", n, why[n]))
+		default:
+			notes = append(notes, fmt.Sprintf("node %s: time zone unknown (%s) and the reachable nodes disagree (%s): its guests get no due time", n, why[n], strings.Join(known, ", ")))
+		}
+	}
+	return notes
 }

@@ -1,7 +1,9 @@
 package collector
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,40 +103,65 @@ func parseIDList(s string) map[int]bool {
 
 func (v *pveView) collectJobs(ctx context.Context, out *PVEData) error {
 	// Schedules run in each node's time zone; due times need it.
-	zones, zerr := v.zones.get(ctx, v.fetchZones)
-	out.zones = zones
+	zi, zerr := v.zones.get(ctx, v.fetchZones)
+	out.zones, out.zoneNotes = zi.zones, zi.notes
 	out.jobsRead = true
 	err := v.p.session.Each(ctx, "/cluster/backup", nil, func(dec decoder) error {
-		var it backupJobItem
-		if err := dec.Decode(&it); err != nil {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
 			return err
 		}
-		if it.Type != "" && it.Type != "vzdump" {
-			return nil
+		job, ok, err := decodeJob(raw)
+		if ok {
+			out.jobList = append(out.jobList, job)
 		}
-		schedule := it.Schedule
-		if schedule == "" && it.StartTime != "" {
-			// Legacy job: "dow" days at "starttime".
-			schedule = strings.TrimSpace(it.DOW + " " + it.StartTime)
-		}
-		job := PVEJob{
-			ID: it.ID, Schedule: schedule, Storage: it.Storage, Mode: it.Mode, Comment: it.Comment,
-			Node: it.Node, Enabled: it.Enabled == nil || bool(*it.Enabled), NextRun: epoch(it.NextRun),
-			sel: jobSelection{
-				pool: it.Pool, vmids: parseIDList(string(it.VMID)), all: bool(it.All),
-				exclude: parseIDList(string(it.Exclude)), node: it.Node,
-			},
-		}
-		if job.Mode == "" {
-			job.Mode = "snapshot"
-		}
-		job.Selection = job.sel.String()
-		out.jobList = append(out.jobList, job)
-		return nil
+		return err
 	})
 	if err != nil {
 		out.jobList, out.jobsRead = nil, false
 		return err
 	}
 	return zerr
+}
+
+// decodeJob reads a /cluster/backup item; ok is false for other job types.
+func decodeJob(raw []byte) (job PVEJob, ok bool, err error) {
+	var it backupJobItem
+	if err := json.Unmarshal(raw, &it); err != nil {
+		return job, false, err
+	}
+	if it.Type != "" && it.Type != "vzdump" {
+		return job, false, nil
+	}
+	var all map[string]any
+	rd := json.NewDecoder(bytes.NewReader(raw))
+	rd.UseNumber()
+	if err := rd.Decode(&all); err != nil {
+		return job, false, err
+	}
+	return jobFromItem(&it, all), true, nil
+}
+
+// jobFromItem builds a job from its /cluster/backup item, decoded both into
+// the known fields and into a map of every option.
+func jobFromItem(it *backupJobItem, all map[string]any) PVEJob {
+	schedule := it.Schedule
+	if schedule == "" && it.StartTime != "" {
+		// Legacy job: "dow" days at "starttime".
+		schedule = strings.TrimSpace(it.DOW + " " + it.StartTime)
+	}
+	job := PVEJob{
+		ID: it.ID, Schedule: schedule, Storage: it.Storage, Mode: it.Mode, Comment: it.Comment,
+		Node: it.Node, Enabled: it.Enabled == nil || bool(*it.Enabled), NextRun: epoch(it.NextRun),
+		sel: jobSelection{
+			pool: it.Pool, vmids: parseIDList(string(it.VMID)), all: bool(it.All),
+			exclude: parseIDList(string(it.Exclude)), node: it.Node,
+		},
+	}
+	job.opts, job.props = jobOptions(all)
+	if job.Mode == "" {
+		job.Mode = "snapshot"
+	}
+	job.Selection = job.sel.String()
+	return job
 }

@@ -24,6 +24,7 @@ var (
 	pveJobInfoDesc    = newDesc("pve_job_info", "A Proxmox VE backup job's schedule, storage, mode, guest selection and comment.", "job_id", "schedule", "storage", "mode", "selection", "comment")
 	pveJobEnabledDesc = newDesc("pve_job_enabled", "1 if the backup job is enabled.", "job_id")
 	pveJobNextDesc    = newDesc("pve_job_next_run_timestamp_seconds", "When the backup job runs next, as Proxmox VE computes it.", "job_id")
+	pveJobSchedOKDesc = newDesc("pve_job_schedule_valid", "1 if the exporter can read the backup job's schedule, 0 if not (the job then gives its guests no due time).", "job_id")
 	pveJobGuestsDesc  = newDesc("pve_job_guests", "Number of guests the backup job selects.", "job_id")
 	pveJobLastDesc    = newDesc("pve_job_last_run_timestamp_seconds", "When the backup job's newest task ended.", "job_id")
 	pveJobOKDesc      = newDesc("pve_job_last_run_success", "1 if the backup job's newest task succeeded for every guest.", "job_id")
@@ -85,6 +86,7 @@ func (e *emitter) pve(r *Result) {
 		j := &d.Jobs[i]
 		e.gauge(pveJobInfoDesc, 1, j.ID, j.Schedule, j.Storage, j.Mode, j.Selection, j.Comment)
 		e.gauge(pveJobEnabledDesc, b2f(j.Enabled), j.ID)
+		e.gauge(pveJobSchedOKDesc, b2f(j.ScheduleValid), j.ID)
 		if !j.NextRun.IsZero() {
 			e.gauge(pveJobNextDesc, float64(j.NextRun.Unix()), j.ID)
 		}

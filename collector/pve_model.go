@@ -29,6 +29,8 @@ type PVEData struct {
 	jobList    []PVEJob
 	taskRuns   []tiedTask
 	zones      map[string]*time.Location
+	// zoneNotes say which nodes' time zones are unknown or borrowed.
+	zoneNotes []string
 }
 
 // Node is a cluster node.
@@ -103,22 +105,31 @@ type Attempt struct {
 
 // PVEJob is a cluster backup job.
 type PVEJob struct {
-	ID        string
-	Schedule  string
-	Storage   string
-	Mode      string
-	Selection string
-	Comment   string
-	Node      string
-	Enabled   bool
-	NextRun   time.Time
-	Guests    int
+	ID       string
+	Schedule string
+	// ScheduleValid is false when the schedule cannot be read (the
+	// exporter then derives no due time from the job); ScheduleErr says
+	// why.
+	ScheduleValid bool
+	ScheduleErr   string
+	Storage       string
+	Mode          string
+	Selection     string
+	Comment       string
+	Node          string
+	Enabled       bool
+	NextRun       time.Time
+	Guests        int
 	// LastRun and LastRunSuccess come from the newest task tied to the job
 	// (nil when no task could be tied to it).
 	LastRun        time.Time
 	LastRunSuccess *bool
 
 	sel jobSelection
+	// opts are the job's vzdump options as its runs log them; props marks
+	// the property-string options.
+	opts  map[string]string
+	props map[string]bool
 }
 
 // Storage is a backup storage, per node, or once for a shared storage

@@ -38,7 +38,16 @@ type taskItem struct {
 	Type      string         `json:"type"`
 	ID        proxmox.String `json:"id"`
 	User      string         `json:"user"`
+	TokenID   string         `json:"tokenid"`
 	Status    string         `json:"status"`
+}
+
+// user is who started the task, a token as user!token.
+func (t *taskItem) user() string {
+	if t.TokenID != "" {
+		return t.User + "!" + t.TokenID
+	}
+	return t.User
 }
 
 func (t *taskItem) running() bool {
@@ -54,9 +63,9 @@ func (v *pveView) collectTasks(ctx context.Context, out *PVEData) error {
 	errs.add(err)
 	nodes, err := v.onlineNodes(ctx)
 	errs.add(err)
-	zones, err := v.zones.get(ctx, v.fetchZones)
+	zi, err := v.zones.get(ctx, v.fetchZones)
 	errs.add(err)
-	out.zones = zones
+	out.zones, out.zoneNotes = zi.zones, zi.notes
 
 	byNode := map[string]map[int]bool{}
 	for _, g := range guests {
@@ -74,7 +83,7 @@ func (v *pveView) collectTasks(ctx context.Context, out *PVEData) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			found, tied, err := v.nodeAttempts(ctx, n.Name, zone(zones, n.Name), byNode[n.Name])
+			found, tied, err := v.nodeAttempts(ctx, n.Name, zi.own[n.Name], byNode[n.Name])
 			errs.add(err)
 			mu.Lock()
 			defer mu.Unlock()
@@ -124,8 +133,23 @@ func (v *pveView) nodeAttempts(ctx context.Context, node string, loc *time.Locat
 			break
 		}
 		t := &tasks[i]
+		ended := !t.running() && t.EndTime != nil
+		rt := tiedTask{node: node, upid: t.UPID, user: t.user(), start: time.Unix(int64(t.StartTime), 0), attempted: map[int]bool{}}
+		if ended {
+			rt.end = time.Unix(int64(*t.EndTime), 0)
+			rt.success = !tasklog.StatusIsError(t.Status)
+			// "job errors": every guest was tried and the log says how it
+			// went; any other error ended the job before some guests.
+			rt.aborted = !rt.success && t.Status != "job errors"
+			rt.reason = t.Status
+			if t.Status == "unexpected status" {
+				// The worker died without its final line.
+				rt.reason = "backup did not finish: task ended with unexpected status"
+			}
+		}
 		if id := string(t.ID); id != "" {
-			// A backup of one guest: the task itself is the attempt.
+			// A run with one guest (PVE/API2/VZDump.pm makes the vmid the
+			// task id), manual or scheduled: the task is the attempt.
 			vmid, err := strconv.Atoi(id)
 			if err != nil || !want[vmid] {
 				continue
@@ -134,29 +158,49 @@ func (v *pveView) nodeAttempts(ctx context.Context, node string, loc *time.Locat
 				get(vmid).running = true
 				continue
 			}
-			a := &Attempt{
-				Start: time.Unix(int64(t.StartTime), 0), Success: !tasklog.StatusIsError(t.Status),
-				Node: node, UPID: t.UPID,
+			rt.id = vmid
+			rt.attempted[vmid] = true
+			a := &Attempt{Start: rt.start, Success: rt.success, Node: node, UPID: t.UPID}
+			if ended {
+				a.Duration = rt.end.Sub(a.Start)
 			}
-			if t.EndTime != nil {
-				a.Duration = time.Unix(int64(*t.EndTime), 0).Sub(a.Start)
+			// The status of a failed run only says "job errors" (or
+			// "unexpected status"): the reason is in the log. A scheduled
+			// run needs the log's first line to be tied to its job.
+			if !a.Success || rt.user == schedulerUser {
+				res, cmdline, err := v.readTaskLog(ctx, node, t.UPID, loc, a.Success)
+				if err != nil {
+					return found, tied, err
+				}
+				if args, ok := parseVzdumpArgs(cmdline); ok {
+					rt.args = &args
+				}
+				if !a.Success {
+					a.Error = oneGuestError(res, vmid, t.Status)
+					rt.reason = a.Error
+				}
 			}
-			if !a.Success {
-				a.Error = t.Status
+			if ended {
+				tied = append(tied, rt)
 			}
 			get(vmid).last = a
 			delete(want, vmid)
 			continue
 		}
-		// A job over several guests: only its log tells who was in it.
-		res, cmdline, err := v.readTaskLog(ctx, node, t.UPID, loc)
+		// A job over several guests, or one that failed before naming any:
+		// only its log tells who was in it.
+		res, cmdline, err := v.readTaskLog(ctx, node, t.UPID, loc, false)
 		if err != nil {
 			return found, tied, err
 		}
-		if args, ok := parseVzdumpArgs(cmdline); ok && !t.running() && t.EndTime != nil {
-			tied = append(tied, tiedTask{node: node, args: args, end: time.Unix(int64(*t.EndTime), 0), success: !tasklog.StatusIsError(t.Status)})
+		if args, ok := parseVzdumpArgs(cmdline); ok {
+			rt.args = &args
+		}
+		if res.JobError != "" {
+			rt.reason = res.JobError
 		}
 		for _, at := range res.Attempts {
+			rt.attempted[at.VMID] = true
 			if !want[at.VMID] || at.Skipped {
 				continue
 			}
@@ -168,16 +212,37 @@ func (v *pveView) nodeAttempts(ctx context.Context, node string, loc *time.Locat
 				// The task ended without a word on this guest, e.g. a
 				// worker that died ("unexpected status").
 				at.Success, at.Error = false, "backup did not finish: task ended with "+t.Status
+				if res.JobError != "" {
+					at.Error = "backup did not finish: " + res.JobError
+				}
 			}
 			a := &Attempt{Start: at.Start, Duration: at.Duration, Success: at.Success, Error: at.Error, Node: node, UPID: t.UPID}
 			if a.Start.IsZero() {
-				a.Start = time.Unix(int64(t.StartTime), 0)
+				a.Start = rt.start
 			}
 			get(at.VMID).last = a
 			delete(want, at.VMID)
 		}
+		if ended {
+			tied = append(tied, rt)
+		}
 	}
 	return found, tied, nil
+}
+
+// oneGuestError is the reason a one-guest run failed: the guest's error in
+// the log, else the job's, else the task status (which is the reason
+// itself when PVE::VZDump::new died and the log is "TASK ERROR: <reason>").
+func oneGuestError(res tasklog.Log, vmid int, status string) string {
+	for _, at := range res.Attempts {
+		if at.VMID == vmid && !at.Skipped && at.Error != "" {
+			return at.Error
+		}
+	}
+	if res.JobError != "" {
+		return res.JobError
+	}
+	return status
 }
 
 // listTasks returns the node's vzdump tasks within the lookback, running
@@ -216,14 +281,19 @@ func (v *pveView) listTasks(ctx context.Context, node string) ([]taskItem, error
 	return tasks, nil
 }
 
-// readTaskLog reads a whole task log, page by page, through the parser. It
-// also returns the job's command line (the log's first line).
-func (v *pveView) readTaskLog(ctx context.Context, node, upid string, loc *time.Location) (tasklog.Log, string, error) {
+// readTaskLog reads a whole task log, page by page, through the parser, or
+// only its first line. It also returns the job's command line (the log's
+// first line).
+func (v *pveView) readTaskLog(ctx context.Context, node, upid string, loc *time.Location, firstLine bool) (tasklog.Log, string, error) {
 	p := tasklog.NewParser(loc)
 	cmdline := ""
 	path := "/nodes/" + url.PathEscape(node) + "/tasks/" + url.PathEscape(upid) + "/log"
 	for start := 0; ; start += taskPageSize {
-		q := url.Values{"start": {strconv.Itoa(start)}, "limit": {strconv.Itoa(taskPageSize)}}
+		limit := taskPageSize
+		if firstLine {
+			limit = 1
+		}
+		q := url.Values{"start": {strconv.Itoa(start)}, "limit": {strconv.Itoa(limit)}}
 		n := 0
 		err := v.p.session.Each(ctx, path, q, func(dec decoder) error {
 			var row struct {
@@ -243,7 +313,7 @@ func (v *pveView) readTaskLog(ctx context.Context, node, upid string, loc *time.
 		if err != nil {
 			return tasklog.Log{}, "", err
 		}
-		if n < taskPageSize {
+		if firstLine || n < taskPageSize {
 			break
 		}
 	}

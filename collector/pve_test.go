@@ -286,4 +286,9 @@ func TestPVEDeadWorker(t *testing.T) {
 	if g.Running || g.LastAttempt == nil || g.LastAttempt.Success || !strings.Contains(g.LastAttempt.Error, "unexpected status") {
 		t.Errorf("9000: running %v, attempt %+v", g.Running, g.LastAttempt)
 	}
+	// The command line selects 106 on pve1 and the log never names it: the
+	// task that died never backed it up, a failed attempt too.
+	if a := guest(t, r, 106).LastAttempt; a == nil || a.Success || !a.Start.Equal(start) || !strings.Contains(a.Error, "unexpected status") {
+		t.Errorf("106: %+v", a)
+	}
 }

@@ -77,7 +77,7 @@ func GeneratePVE(o PVEGenOptions) *PVE {
 	pbs := PVEStorage{Name: "pbs", Type: "pbs", Shared: true, Server: "pbs.example.com", Datastore: "store1", Total: 64 << 40, Used: 40 << 40}
 	tasks := make([]PVETask, o.Nodes)
 	for n := range tasks {
-		tasks[n] = PVETask{Node: p.Nodes[n].Name, Start: run, End: run.Add(3 * time.Hour), Args: "--all 1 --mode snapshot --storage pbs --node " + p.Nodes[n].Name + " --quiet 1"}
+		tasks[n] = PVETask{Node: p.Nodes[n].Name, Start: run, End: run.Add(3 * time.Hour), Job: "backup-daily-all"}
 	}
 	for g := 0; g < o.Guests; g++ {
 		vmid := 100 + g
@@ -144,9 +144,9 @@ func DemoScenario(now time.Time) (*PVE, *PBS) {
 	local := PVEStorage{Name: "local", Type: "dir", Content: "iso,vztmpl,backup", Total: 500 << 30, Used: 310 << 30}
 	taskOf := map[string]*PVETask{}
 	for _, n := range nodes {
-		taskOf["prod/"+n] = &PVETask{Node: n, Start: prodRun, End: prodRun.Add(40 * time.Minute), Args: "--pool prod --mode snapshot --storage pbs --node " + n + " --quiet 1"}
-		taskOf["all/"+n] = &PVETask{Node: n, Start: allRun, End: allRun.Add(50 * time.Minute), Args: "--all 1 --exclude 120 --mode snapshot --storage pbs --node " + n + " --quiet 1"}
-		taskOf["weekly/"+n] = &PVETask{Node: n, Start: weekly, End: weekly.Add(90 * time.Minute), Args: "102 103 --mode stop --storage local --node " + n + " --quiet 1"}
+		taskOf["prod/"+n] = &PVETask{Node: n, Start: prodRun, End: prodRun.Add(40 * time.Minute), Job: "backup-prod-nightly"}
+		taskOf["all/"+n] = &PVETask{Node: n, Start: allRun, End: allRun.Add(50 * time.Minute), Job: "backup-all-nightly"}
+		taskOf["weekly/"+n] = &PVETask{Node: n, Start: weekly, End: weekly.Add(90 * time.Minute), Job: "backup-weekly-local"}
 	}
 	for i, name := range names {
 		vmid := 100 + i

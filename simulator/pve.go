@@ -41,6 +41,9 @@ type PVENode struct {
 	Name     string `yaml:"name"`
 	Offline  bool   `yaml:"offline"`
 	Timezone string `yaml:"timezone"` // IANA name; default UTC
+	// TimeRefused makes /nodes/{node}/time answer 403, as for a token
+	// without Sys.Audit on the node.
+	TimeRefused bool `yaml:"time_refused"`
 }
 
 // PVEGuest is a VM (qemu) or container (lxc).
@@ -128,10 +131,22 @@ type PVETask struct {
 	// status" or a raw error).
 	Status string `yaml:"status"`
 	// Args is the vzdump command line after "vzdump ".
-	Args   string         `yaml:"args"`
+	Args string `yaml:"args"`
+	// Job makes the task a scheduled run of that job: the command line is
+	// the job's, as PVE logs it (no --job-id), unless Args is set. Set
+	// VMID too when the job selects exactly one guest on the node: PVE
+	// then uses the vmid as the task id.
+	Job    string         `yaml:"job"`
 	Guests []PVETaskGuest `yaml:"guests"`
 	// JobError aborts the job with this message after the guests.
 	JobError string `yaml:"job_error"`
+	// InitError: the job died before its first log line (PVE::VZDump::new:
+	// storage not activated, dumpdir or tmpdir missing, job-init hook); the
+	// log is "TASK ERROR: <InitError>" and the status the message.
+	InitError string `yaml:"init_error"`
+	// LockTimeout: the worker gave up waiting for the node's vzdump lock
+	// and exited without a TASK line ("unexpected status").
+	LockTimeout bool `yaml:"lock_timeout"`
 }
 
 // PVETaskGuest is one guest's part of a vzdump task.
@@ -146,6 +161,10 @@ type PVETaskGuest struct {
 	Running bool `yaml:"running"`
 	// Skipped: vzdump skipped the guest.
 	Skipped string `yaml:"skipped"`
+	// Refused: vzdump failed the guest with Error before starting it
+	// (guest not found, HA-managed in stop mode, backup limit, ...): only
+	// the ERROR and "Failed at" lines are logged.
+	Refused bool `yaml:"refused"`
 }
 
 func (p *PVE) now() time.Time {
@@ -221,26 +240,46 @@ func (t *PVETask) status() string {
 	if t.Status != "" {
 		return t.Status
 	}
-	if t.JobError != "" {
+	switch {
+	case t.InitError != "":
+		return strings.ReplaceAll(t.InitError, "\n", " ")
+	case t.LockTimeout:
+		return "unexpected status"
+	case t.JobError != "":
 		return t.JobError
 	}
 	for _, g := range t.Guests {
 		if g.Error != "" {
-			if t.VMID != "" {
-				return g.Error
-			}
+			// exec_backup dies "job errors" whatever the guest count.
 			return "job errors"
 		}
 	}
 	return "OK"
 }
 
+// args is the task's command line after "vzdump ".
+func (p *PVE) args(t *PVETask) string {
+	if t.Args == "" && t.Job != "" {
+		if j := p.job(t.Job); j != nil {
+			return j.commandLine()
+		}
+	}
+	return t.Args
+}
+
 // log renders the task log the way vzdump writes it (PVE/VZDump.pm): job
 // start, per guest start/finish or failure with node-local times, job end,
 // and the worker's final TASK line.
-func (t *PVETask) log(loc *time.Location) []string {
+func (t *PVETask) log(loc *time.Location, args string) []string {
 	local := func(x time.Time) string { return x.In(loc).Format("2006-01-02 15:04:05") }
-	args := t.Args
+	switch {
+	case t.End.IsZero():
+	case t.InitError != "":
+		// fork_worker turns the newlines of the joined errors into blanks.
+		return []string{"TASK ERROR: " + strings.ReplaceAll(t.InitError, "\n", " ")}
+	case t.LockTimeout:
+		return []string{"INFO: trying to get global lock - waiting...", "ERROR: can't acquire lock '/var/run/vzdump.lock' - got timeout"}
+	}
 	if args == "" && t.VMID != "" {
 		args = t.VMID + " --mode snapshot --storage local --node " + t.Node
 	}
@@ -251,6 +290,14 @@ func (t *PVETask) log(loc *time.Location) []string {
 	for _, g := range guests {
 		if g.Skipped != "" {
 			lines = append(lines, fmt.Sprintf("INFO: skip external VMs: %d", g.VMID))
+			continue
+		}
+		if g.Refused {
+			errors++
+			lines = append(lines,
+				fmt.Sprintf("ERROR: Backup of VM %d failed - %s", g.VMID, g.Error),
+				"INFO: Failed at "+local(g.Start),
+			)
 			continue
 		}
 		kind := g.Type

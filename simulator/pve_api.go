@@ -193,44 +193,140 @@ func (s *PVEStorage) content() string {
 
 func (p *PVE) backupJobs(http.ResponseWriter, *http.Request) (any, int, string) {
 	out := []map[string]any{}
-	for _, j := range p.Jobs {
-		row := map[string]any{
-			"id": j.ID, "type": "vzdump", "schedule": j.Schedule, "storage": j.Storage,
-			"mode": j.Mode, "compress": "zstd", "notes-template": "{{guestname}}",
-			"prune-backups": map[string]string{"keep-daily": "7", "keep-weekly": "4"},
-			"fleecing":      map[string]any{"enabled": 0},
-		}
-		if j.Mode == "" {
-			row["mode"] = "snapshot"
-		}
-		if j.NextRun != 0 {
-			row["next-run"] = j.NextRun
-		}
-		// "enabled" is absent when it has its default, 1.
-		if j.Disabled {
-			row["enabled"] = 0
-		}
-		if j.All {
-			row["all"] = 1
-		}
-		if j.VMID != "" {
-			row["vmid"] = j.VMID
-		}
-		if j.Exclude != "" {
-			row["exclude"] = j.Exclude
-		}
-		if j.Pool != "" {
-			row["pool"] = j.Pool
-		}
-		if j.Node != "" {
-			row["node"] = j.Node
-		}
-		if j.Comment != "" {
-			row["comment"] = j.Comment
-		}
-		out = append(out, row)
+	for i := range p.Jobs {
+		out = append(out, p.Jobs[i].row())
 	}
 	return out, 0, ""
+}
+
+// row is the job as /cluster/backup lists it: its jobs.cfg entry, property
+// strings decoded into objects.
+func (j *PVEBackupJob) row() map[string]any {
+	row := map[string]any{
+		"id": j.ID, "type": "vzdump", "schedule": j.Schedule, "storage": j.Storage,
+		"mode": j.Mode, "compress": "zstd", "notes-template": "{{guestname}}",
+		"prune-backups": map[string]string{"keep-daily": "7", "keep-weekly": "4"},
+		"fleecing":      map[string]any{"enabled": 0},
+	}
+	if j.Mode == "" {
+		row["mode"] = "snapshot"
+	}
+	if j.NextRun != 0 {
+		row["next-run"] = j.NextRun
+	}
+	// "enabled" is absent when it has its default, 1.
+	if j.Disabled {
+		row["enabled"] = 0
+	}
+	if j.All {
+		row["all"] = 1
+	}
+	if j.VMID != "" {
+		row["vmid"] = j.VMID
+	}
+	if j.Exclude != "" {
+		row["exclude"] = j.Exclude
+	}
+	if j.Pool != "" {
+		row["pool"] = j.Pool
+	}
+	if j.Node != "" {
+		row["node"] = j.Node
+	}
+	if j.Comment != "" {
+		row["comment"] = j.Comment
+	}
+	return row
+}
+
+// commandLine is what a scheduled run of the job logs after "vzdump "
+// (pve-guest-common PVE/VZDump/Common.pm command_line, called from
+// pve-manager PVE/API2/VZDump.pm with the options PVE/Jobs/VZDump.pm run
+// passes): the vmid list first, then every vzdump option in Perl's hash
+// order, never the job id, plus "--quiet 1".
+func (j *PVEBackupJob) commandLine() string {
+	row := j.row()
+	for _, k := range []string{"id", "type", "schedule", "comment", "enabled", "next-run", "repeat-missed"} {
+		delete(row, k)
+	}
+	row["quiet"] = 1
+	var words []string
+	if v, ok := row["vmid"].(string); ok {
+		words = append(words, splitList(v)...)
+		delete(row, "vmid")
+	}
+	keys := make([]string, 0, len(row))
+	for k := range row {
+		keys = append(keys, k)
+	}
+	// Perl's hash order is arbitrary: a fixed scramble stands in for it.
+	sort.Slice(keys, func(a, b int) bool { return scramble(keys[a]) < scramble(keys[b]) })
+	for _, k := range keys {
+		var v string
+		switch x := row[k].(type) {
+		case map[string]string:
+			v = propertyString(x)
+		case map[string]any:
+			m := map[string]string{}
+			for pk, pv := range x {
+				m[pk] = fmt.Sprint(pv)
+			}
+			v = propertyString(m)
+		default:
+			v = fmt.Sprint(x)
+		}
+		if v == "" {
+			continue
+		}
+		words = append(words, "--"+k, shellQuote(v))
+	}
+	return strings.Join(words, " ")
+}
+
+func scramble(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * 16777619
+	}
+	return h
+}
+
+func propertyString(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + m[k]
+	}
+	return strings.Join(parts, ",")
+}
+
+// shellQuote quotes like PVE::Tools::shellquote: words of safe characters
+// stay bare, others are single-quoted.
+func shellQuote(s string) string {
+	safe := true
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-/.,:=@+", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe && s != "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
+}
+
+func (p *PVE) job(id string) *PVEBackupJob {
+	for i := range p.Jobs {
+		if p.Jobs[i].ID == id {
+			return &p.Jobs[i]
+		}
+	}
+	return nil
 }
 
 // notBackedUp mirrors PVE's cross-check: a guest in any job, even a
@@ -295,6 +391,9 @@ func (p *PVE) nodeTime(_ http.ResponseWriter, _ *http.Request, n *PVENode) (any,
 	tz := n.Timezone
 	if tz == "" {
 		tz = "UTC"
+	}
+	if n.TimeRefused {
+		return nil, http.StatusForbidden, fmt.Sprintf("Permission check failed (/nodes/%s, Sys.Audit)", n.Name)
 	}
 	_, off := now.In(p.location(n.Name)).Zone()
 	return map[string]any{"timezone": tz, "time": now.Unix(), "localtime": now.Unix() + int64(off)}, 0, ""
@@ -500,7 +599,7 @@ func (p *PVE) taskLog(_ http.ResponseWriter, r *http.Request, n *PVENode) (any, 
 	if !ok {
 		return nil, http.StatusInternalServerError, "unable to open file - No such file or directory"
 	}
-	lines := p.Tasks[i].log(p.location(n.Name))
+	lines := p.Tasks[i].log(p.location(n.Name), p.args(&p.Tasks[i]))
 	q := r.URL.Query()
 	start, _ := strconv.Atoi(q.Get("start"))
 	limit := 50

@@ -99,13 +99,13 @@ func PVETestScenario(now time.Time) *PVE {
 		},
 		Tasks: []PVETask{
 			// pve1: the pool job, 101 failed inside an otherwise good run.
-			{Node: "pve1", Start: poolRun, End: poolRun.Add(15 * time.Minute), Args: "--mode snapshot --pool prod --storage pbs --node pve1 --quiet 1",
+			{Node: "pve1", Start: poolRun, End: poolRun.Add(15 * time.Minute), Job: "backup-pool-prod",
 				Guests: []PVETaskGuest{
 					{VMID: 100, Type: "qemu", Start: poolRun.Add(3 * time.Minute), Duration: 4*time.Minute + 12*time.Second},
 					{VMID: 101, Type: "lxc", Start: poolRun.Add(8 * time.Minute), Duration: 31 * time.Second, Error: "command 'lxc-freeze -n 101' failed: exit code 1"},
 				}},
 			// pve1: the all job: the template went fine, 106 failed.
-			{Node: "pve1", Start: allRun1, End: allRun1.Add(3 * time.Minute), Args: "--all 1 --exclude 100,101,104 --mode snapshot --storage pbs --node pve1 --quiet 1",
+			{Node: "pve1", Start: allRun1, End: allRun1.Add(3 * time.Minute), Job: "backup-all",
 				Guests: []PVETaskGuest{
 					{VMID: 106, Type: "qemu", Start: allRun1.Add(10 * time.Second), Duration: 5 * time.Second, Error: "no such volume 'local-lvm:vm-106-disk-0'"},
 					{VMID: 9000, Type: "qemu", Start: allRun1.Add(1 * time.Minute), Duration: 47 * time.Second},
@@ -114,18 +114,18 @@ func PVETestScenario(now time.Time) *PVE {
 			{Node: "pve1", Start: poolRun.Add(-2 * day), End: poolRun.Add(-2 * day).Add(5 * time.Minute), VMID: "100", User: "admin@pam!cli",
 				Guests: []PVETaskGuest{{VMID: 100, Type: "qemu", Start: poolRun.Add(-2 * day), Duration: 5 * time.Minute}}},
 			// pve2: yesterday's all job, and today's, still running on 103.
-			{Node: "pve2", Start: allRun2.Add(-day), End: allRun2.Add(-day).Add(10 * time.Minute), Args: "--all 1 --exclude 100,101,104 --mode snapshot --storage pbs --node pve2 --quiet 1",
+			{Node: "pve2", Start: allRun2.Add(-day), End: allRun2.Add(-day).Add(10 * time.Minute), Job: "backup-all",
 				Guests: []PVETaskGuest{
 					{VMID: 102, Type: "qemu", Start: allRun2.Add(-day).Add(2 * time.Minute), Duration: 3 * time.Minute},
 					{VMID: 103, Type: "lxc", Start: allRun2.Add(-day).Add(6 * time.Minute), Duration: 2 * time.Minute},
 				}},
-			{Node: "pve2", Start: running, Args: "--all 1 --exclude 100,101,104 --mode snapshot --storage pbs --node pve2 --quiet 1",
+			{Node: "pve2", Start: running, Job: "backup-all",
 				Guests: []PVETaskGuest{
 					{VMID: 102, Type: "qemu", Start: running.Add(1 * time.Minute), Duration: 4 * time.Minute},
 					{VMID: 103, Type: "lxc", Start: running.Add(6 * time.Minute), Running: true},
 				}},
 			// pve2: the weekly job.
-			{Node: "pve2", Start: weekly, End: weekly.Add(40 * time.Minute), Args: "102 103 --mode stop --storage local --node pve2 --quiet 1",
+			{Node: "pve2", Start: weekly, End: weekly.Add(40 * time.Minute), Job: "backup-vmids-weekly",
 				Guests: []PVETaskGuest{
 					{VMID: 102, Type: "qemu", Start: weekly.Add(1 * time.Minute), Duration: 4 * time.Minute},
 					{VMID: 103, Type: "lxc", Start: weekly.Add(24 * time.Minute), Duration: time.Minute},

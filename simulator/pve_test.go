@@ -231,7 +231,7 @@ func TestPVETasksAndLogs(t *testing.T) {
 	}
 
 	// Log lines print node-local time: pve1 is in Vienna (UTC+1 in November).
-	log := strings.Join(p.Tasks[0].log(p.location("pve1")), "\n")
+	log := strings.Join(p.Tasks[0].log(p.location("pve1"), p.args(&p.Tasks[0])), "\n")
 	local := p.Tasks[0].Guests[0].Start.In(p.location("pve1")).Format("2006-01-02 15:04:05")
 	if !strings.Contains(log, "INFO: Backup started at "+local) || p.Tasks[0].Guests[0].Start.UTC().Format("15:04") == local[11:16] {
 		t.Errorf("log does not print Vienna time %s:\n%s", local, log)
@@ -271,5 +271,41 @@ func TestPVEGzipOver1K(t *testing.T) {
 	var env map[string]any
 	if err := json.Unmarshal(body, &env); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The failure shapes the exporter must read, as pve-manager writes them:
+// PVE/VZDump.pm new dies before any log line, getlock exits without a TASK
+// line, exec_backup_task refuses a guest before "Starting Backup", and
+// pve-guest-common PVE/VZDump/Common.pm command_line never prints the job id.
+func TestPVEFailureShapes(t *testing.T) {
+	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	p := PVETestScenario(now)
+	start := now.Add(-time.Hour)
+	early := PVETask{Node: "pve1", Start: start, End: start.Add(time.Second), InitError: "could not activate storage 'pbs': no route\ntmpdir '/x' does not exist"}
+	if l := early.log(time.UTC, ""); len(l) != 1 || l[0] != "TASK ERROR: could not activate storage 'pbs': no route tmpdir '/x' does not exist" {
+		t.Errorf("early failure log %q", l)
+	}
+	if s := early.status(); s != "could not activate storage 'pbs': no route tmpdir '/x' does not exist" {
+		t.Errorf("early failure status %q", s)
+	}
+	lock := PVETask{Node: "pve1", Start: start, End: start.Add(time.Hour), LockTimeout: true}
+	if l := lock.log(time.UTC, ""); len(l) != 2 || strings.HasPrefix(l[len(l)-1], "TASK") || lock.status() != "unexpected status" {
+		t.Errorf("lock timeout: %q, status %q", l, lock.status())
+	}
+	refused := PVETask{Node: "pve1", Start: start, End: start.Add(time.Minute), VMID: "106", Job: "backup-all",
+		Guests: []PVETaskGuest{{VMID: 106, Start: start, Refused: true, Error: "unable to find VM '106'"}}}
+	l := refused.log(time.UTC, p.args(&refused))
+	joined := strings.Join(l, "\n")
+	if strings.Contains(joined, "Starting Backup") || !strings.Contains(joined, "ERROR: Backup of VM 106 failed - unable to find VM '106'\nINFO: Failed at ") || refused.status() != "job errors" {
+		t.Errorf("refused guest: status %q\n%s", refused.status(), joined)
+	}
+	if !strings.HasPrefix(l[0], "INFO: starting new backup job: vzdump --") || strings.Contains(l[0], "job-id") || !strings.Contains(l[0], "--quiet 1") || !strings.Contains(l[0], "--exclude 100,101,104") || strings.Contains(l[0], "--node") {
+		t.Errorf("scheduled run's command line: %s", l[0])
+	}
+	// The vmid list keeps its configured order (split_list).
+	one := PVETask{Node: "pve1", Start: start, End: start.Add(time.Minute), Job: "backup-vmids-weekly"}
+	if args := p.args(&one); !strings.HasPrefix(args, "103 102 --") || !strings.Contains(args, "--mode stop") {
+		t.Errorf("vmid job's command line: %s", args)
 	}
 }

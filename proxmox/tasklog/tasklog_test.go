@@ -252,3 +252,84 @@ func BenchmarkParseUPID(b *testing.B) {
 		_, _ = ParseUPID(`UPID:pbs:000000CA:0000102F:00000050:6A49AA96:prune:main\x3a\x3act-104:root@pam!pve:`)
 	}
 }
+
+// Job-level failures, as pve-manager PVE/VZDump.pm and PVE/API2/VZDump.pm
+// write them, and pve-common PVE/RESTEnvironment.pm fork_worker ends them.
+func TestJobLevelFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name, log   string
+		finished    bool
+		status, job string
+		attempts    int
+	}{
+		// PVE::VZDump::new dies (storage not activated, dumpdir or tmpdir
+		// missing, job-init hook) before exec_backup logs anything:
+		// fork_worker writes only "TASK ERROR: <reason>", several reasons
+		// joined by blanks.
+		{"new dies", "TASK ERROR: could not activate storage 'pbs': pbs: error fetching datastores - 500 Can't connect to 10.0.0.5:8007 (No route to host)",
+			true, "could not activate storage 'pbs': pbs: error fetching datastores - 500 Can't connect to 10.0.0.5:8007 (No route to host)", "", 0},
+		// PVE::VZDump::getlock logs its error and the worker calls
+		// exit(-1): no TASK line, so PVE::UPID::read_status says
+		// "unexpected status".
+		{"lock timeout", "INFO: trying to get global lock - waiting...\nERROR: can't acquire lock '/var/run/vzdump.lock' - got timeout",
+			false, "", "can't acquire lock '/var/run/vzdump.lock' - got timeout", 0},
+		{"lock busy, lockwait 0", "ERROR: can't acquire lock '/var/run/vzdump.lock' (wait = 0)",
+			false, "", "can't acquire lock '/var/run/vzdump.lock' (wait = 0)", 0},
+		// exec_backup: the job-start hook dies inside the eval around the
+		// guests: "Backup job failed - <err>", then fork_worker's line.
+		{"job-start hook", "INFO: starting new backup job: vzdump --all 1 --storage pbs --quiet 1\nERROR: Backup job failed - command '/root/hook.pl job-start' failed: exit code 2\nTASK ERROR: command '/root/hook.pl job-start' failed: exit code 2",
+			true, "command '/root/hook.pl job-start' failed: exit code 2", "command '/root/hook.pl job-start' failed: exit code 2", 0},
+	} {
+		log := parse(time.UTC, tc.log)
+		if log.Finished != tc.finished || log.TaskStatus != tc.status || log.JobError != tc.job || len(log.Attempts) != tc.attempts {
+			t.Errorf("%s: %+v", tc.name, log)
+		}
+	}
+}
+
+// pve-manager PVE/VZDump.pm exec_backup_task: errors raised before
+// "Starting Backup of VM N" (unable to find VM, HA-managed guest in stop
+// mode, backup or protected-backup limit, temporary directory, log file)
+// still reach the error branch, which logs "Backup of VM N failed - <err>"
+// and "Failed at <time>".
+func TestRefusedGuest(t *testing.T) {
+	vienna, _ := time.LoadLocation("Europe/Vienna")
+	log := parse(vienna, `
+INFO: starting new backup job: vzdump 100 101 102 --mode stop --storage local --quiet 1
+INFO: Starting Backup of VM 100 (qemu)
+INFO: Backup started at 2026-11-20 02:00:04
+INFO: status = stopped
+INFO: Finished Backup of VM 100 (00:01:00)
+INFO: Backup finished at 2026-11-20 02:01:04
+ERROR: Backup of VM 101 failed - Cannot execute a backup with stop mode on a HA managed and enabled Service. Use snapshot mode or disable the Service.
+INFO: Failed at 2026-11-20 02:01:04
+ERROR: Backup of VM 102 failed - There is a max backup limit of 3 enforced by the target storage or the vzdump parameters. Either increase the limit or delete old backups.
+INFO: Failed at 2026-11-20 02:01:05
+INFO: Backup job finished with errors
+TASK ERROR: job errors
+`)
+	if len(log.Attempts) != 3 {
+		t.Fatalf("%+v", log.Attempts)
+	}
+	if a := log.Attempts[0]; a.VMID != 100 || !a.Success || a.Refused {
+		t.Errorf("100: %+v", a)
+	}
+	at := time.Date(2026, 11, 20, 2, 1, 4, 0, vienna)
+	if a := log.Attempts[1]; a.VMID != 101 || a.Success || !a.Refused || !strings.HasPrefix(a.Error, "Cannot execute a backup with stop mode") || !a.Start.Equal(at) || a.Duration != 0 {
+		t.Errorf("101: %+v", a)
+	}
+	if a := log.Attempts[2]; a.VMID != 102 || a.Success || !a.Refused || !strings.Contains(a.Error, "max backup limit of 3") || !a.Start.Equal(at.Add(time.Second)) {
+		t.Errorf("102: %+v", a)
+	}
+
+	// The same line for a guest that already failed in this log is not a
+	// second attempt; a refused guest whose zone is unknown has no time.
+	log = parse(nil, "ERROR: Backup of VM 107 failed - unable to find VM '107'\nINFO: Failed at 2026-11-20 02:01:05\nTASK ERROR: job errors")
+	if len(log.Attempts) != 1 || !log.Attempts[0].Refused || log.Attempts[0].Error != "unable to find VM '107'" || !log.Attempts[0].Start.IsZero() {
+		t.Errorf("%+v", log.Attempts)
+	}
+	log = parse(time.UTC, "INFO: Starting Backup of VM 100 (qemu)\nERROR: Backup of VM 100 failed - interrupted by signal\nINFO: Failed at 2026-11-20 02:01:05\nERROR: Backup job failed - interrupted by signal\nTASK ERROR: interrupted by signal")
+	if len(log.Attempts) != 1 || log.Attempts[0].Refused || log.JobError != "interrupted by signal" {
+		t.Errorf("%+v", log)
+	}
+}

@@ -17,7 +17,11 @@ type Attempt struct {
 	Success   bool
 	Running   bool // started; no result yet and the task has not ended
 	Skipped   bool
-	Error     string
+	// Refused: vzdump failed the guest before "Starting Backup" (guest
+	// not found, HA-managed guest in stop mode, backup limits, temporary
+	// directory or log file errors); the log has only the ERROR line.
+	Refused bool
+	Error   string
 }
 
 // Log is what a vzdump task log says.
@@ -27,6 +31,11 @@ type Log struct {
 	Finished bool
 	// TaskStatus is the final status: "OK", "WARNINGS: N" or the error.
 	TaskStatus string
+	// JobError is a job-level error the log states before its end: "Backup
+	// job failed - X" (a hook or signal ended the job) or the global lock
+	// that could not be acquired (the worker then exits without a TASK
+	// line, and its status reads "unexpected status").
+	JobError string
 }
 
 // Parser reads a vzdump task log line by line, so that a long log never has
@@ -38,11 +47,19 @@ type Parser struct {
 }
 
 // NewParser returns a parser for a log written in the node's time zone.
+// With a nil zone (the node's zone is unknown) the log's local times are
+// not read: attempts then have no Start or End of their own.
 func NewParser(loc *time.Location) *Parser {
-	if loc == nil {
-		loc = time.UTC
-	}
 	return &Parser{loc: loc, current: -1}
+}
+
+// localTime reads a node-local time stamp of the log.
+func (p *Parser) localTime(s string) (time.Time, bool) {
+	if p.loc == nil {
+		return time.Time{}, false
+	}
+	t, err := time.ParseInLocation(timeLayout, s, p.loc)
+	return t, err == nil
 }
 
 var (
@@ -52,6 +69,8 @@ var (
 	endAtRE    = regexp.MustCompile(`^INFO: (?:Backup finished|Failed) at (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})`)
 	failedRE   = regexp.MustCompile(`^ERROR: Backup of VM (\d+) failed - (.*)$`)
 	skipRE     = regexp.MustCompile(`^INFO: skip external VMs: (.*)$`)
+	jobFailRE  = regexp.MustCompile(`^ERROR: Backup job failed - (.*)$`)
+	lockFailRE = regexp.MustCompile(`^ERROR: (can't (?:acquire|open) lock .*)$`)
 )
 
 const timeLayout = "2006-01-02 15:04:05"
@@ -71,16 +90,30 @@ func (p *Parser) Line(text string) {
 		p.log.Attempts = append(p.log.Attempts, Attempt{VMID: vmid, GuestType: m[2]})
 		p.current = len(p.log.Attempts) - 1
 	case p.current >= 0 && startedRE.MatchString(text):
-		if t, err := time.ParseInLocation(timeLayout, startedRE.FindStringSubmatch(text)[1], p.loc); err == nil {
+		if t, ok := p.localTime(startedRE.FindStringSubmatch(text)[1]); ok {
 			p.log.Attempts[p.current].Start = t
 		}
 	case failedRE.MatchString(text):
 		m := failedRE.FindStringSubmatch(text)
-		if a := p.attempt(m[1]); a != nil {
-			a.Success, a.Error = false, strings.TrimSpace(m[2])
-			a.End = time.Time{}
-			a.Duration = -1
+		a := p.attempt(m[1])
+		if a == nil || a.Success || a.Error != "" {
+			// No open attempt: vzdump refused the guest before starting it
+			// (exec_backup_task dies before "Starting Backup").
+			vmid, err := strconv.Atoi(m[1])
+			if err != nil {
+				break
+			}
+			p.log.Attempts = append(p.log.Attempts, Attempt{VMID: vmid, Refused: true})
+			p.current = len(p.log.Attempts) - 1
+			a = &p.log.Attempts[p.current]
 		}
+		a.Success, a.Error = false, strings.TrimSpace(m[2])
+		a.End = time.Time{}
+		a.Duration = -1
+	case jobFailRE.MatchString(text):
+		p.log.JobError = strings.TrimSpace(jobFailRE.FindStringSubmatch(text)[1])
+	case lockFailRE.MatchString(text):
+		p.log.JobError = strings.TrimSpace(lockFailRE.FindStringSubmatch(text)[1])
 	case finishedRE.MatchString(text):
 		m := finishedRE.FindStringSubmatch(text)
 		if a := p.attempt(m[1]); a != nil {
@@ -92,8 +125,12 @@ func (p *Parser) Line(text string) {
 		}
 	case p.current >= 0 && endAtRE.MatchString(text):
 		a := &p.log.Attempts[p.current]
-		if t, err := time.ParseInLocation(timeLayout, endAtRE.FindStringSubmatch(text)[1], p.loc); err == nil {
+		if t, ok := p.localTime(endAtRE.FindStringSubmatch(text)[1]); ok {
 			a.End = t
+			if a.Refused && a.Start.IsZero() {
+				// A refused guest is failed at once: it started then too.
+				a.Start = t
+			}
 		}
 		p.current = -1
 	case skipRE.MatchString(text):
@@ -146,7 +183,11 @@ func (p *Parser) Result() Log {
 			a.Running = true
 			continue
 		}
-		a.Error = "backup did not finish: task ended with " + out.TaskStatus
+		if out.JobError != "" {
+			a.Error = "backup did not finish: " + out.JobError
+		} else {
+			a.Error = "backup did not finish: task ended with " + out.TaskStatus
+		}
 	}
 	return out
 }
