@@ -44,8 +44,8 @@ type Exporter struct {
 	cfg     *config.Config
 	clients map[string]*targetClient
 	landing http.Handler
-	// writeMargin is set by Server; 0 leaves write deadlines alone.
-	writeMargin time.Duration
+	// Set by Server; 0 leaves the deadlines alone.
+	writeMargin, bodyTimeout time.Duration
 
 	reloadSuccess   prometheus.Gauge
 	reloadTimestamp prometheus.Gauge

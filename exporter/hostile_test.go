@@ -32,7 +32,7 @@ func TestScrapeTimeout(t *testing.T) {
 		{[]string{"2.5"}, 2 * time.Second},
 		{[]string{"1"}, 500 * time.Millisecond},
 		{[]string{"0.5"}, 250 * time.Millisecond}, // the offset may take half at most
-		{[]string{"0.000001"}, minDeadline},        // tiny: the shortest deadline
+		{[]string{"0.000001"}, minDeadline},       // tiny: the shortest deadline
 		{[]string{"1e-300"}, minDeadline},
 		{[]string{"1e-400"}, minDeadline}, // underflows to 0, but was positive
 		{[]string{"86400"}, capped},       // the target's timeout is shorter still

@@ -37,7 +37,7 @@ var DefaultServerTimeouts = ServerTimeouts{
 // request's own write deadline is set from the current configuration's
 // largest timeout (see writeDeadline).
 func (e *Exporter) Server(metrics http.Handler, t ServerTimeouts) *http.Server {
-	e.writeMargin = t.WriteMargin
+	e.writeMargin, e.bodyTimeout = t.WriteMargin, t.ReadHeader
 	return &http.Server{
 		Handler:           e.Handler(metrics),
 		ReadHeaderTimeout: t.ReadHeader,
@@ -60,15 +60,25 @@ func (e *Exporter) writeLimit() time.Duration {
 
 // guard wraps every route: it sets the request's write deadline, allows
 // only GET and HEAD except on /-/reload, and closes the connection after a
-// request that came with a body, so that a slowly sent body cannot keep
-// it open after the handler returned.
+// request that came with a body, so that a body sent slowly or never cannot
+// keep it open after the handler returned.
 func (e *Exporter) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
 		if e.writeMargin > 0 {
-			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(e.writeLimit()))
+			_ = rc.SetWriteDeadline(time.Now().Add(e.writeLimit()))
 		}
 		if r.ContentLength != 0 {
+			// No handler reads a body, but the server drains what is left
+			// of it (up to 256 KiB) after the response, without a deadline.
+			// Give that drain one, and do not reuse the connection. (The
+			// deadline is safe here: the server's background read, whose
+			// timeout would cancel the request, only starts once the body
+			// is read to its end.)
 			w.Header().Set("Connection", "close")
+			if e.bodyTimeout > 0 {
+				_ = rc.SetReadDeadline(time.Now().Add(e.bodyTimeout))
+			}
 		}
 		if r.URL.Path != "/-/reload" && !allowMethods(w, r, http.MethodGet, http.MethodHead) {
 			return
