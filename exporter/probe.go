@@ -119,8 +119,9 @@ func (e *Exporter) ProbeTarget(ctx context.Context, name string, timeout time.Du
 		res = failed("version", err)
 	} else {
 		done := make(chan *collector.Result, 1)
+		probe := probeFunc
 		go func() {
-			done <- probeFunc(ctx, t, client.Session(secret), collector.Options{Logger: e.logger, Now: e.opts.Now})
+			done <- probe(ctx, t, client.Session(secret), collector.Options{Logger: e.logger, Now: e.opts.Now})
 		}()
 		grace := time.NewTimer(timeout + probeGrace - time.Since(start))
 		defer grace.Stop()
