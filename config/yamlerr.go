@@ -59,6 +59,23 @@ func (idx *targetIndex) targetAt(line int) string {
 // integerFields are the target fields that hold a count.
 var integerFields = map[string]bool{"concurrency": true}
 
+// fieldAt returns the target field whose definition holds the line, or "".
+func (idx *targetIndex) fieldAt(line int) string {
+	field := ""
+	for _, s := range idx.spans {
+		if s.firstLine > line {
+			continue
+		}
+		field = ""
+		for j := 0; j+1 < len(s.value.Content); j += 2 {
+			if s.value.Content[j].Line <= line {
+				field = s.value.Content[j].Value
+			}
+		}
+	}
+	return field
+}
+
 // checkDurations parses the duration fields itself: the duration type's own
 // error names neither the line nor the target.
 func (idx *targetIndex) checkDurations() error {
@@ -126,7 +143,9 @@ func (idx *targetIndex) annotate(err error) error {
 		if f := unknownFieldRE.FindStringSubmatch(text); f != nil {
 			text = fmt.Sprintf("unknown key %q", f[1])
 		}
-		if name := idx.targetAt(line); name != "" {
+		if name, field := idx.targetAt(line), idx.fieldAt(line); name != "" && field != "" {
+			errs = append(errs, fmt.Errorf("target %q: %s: line %d: %s", name, field, line, text))
+		} else if name != "" {
 			errs = append(errs, fmt.Errorf("target %q: line %d: %s", name, line, text))
 		} else {
 			errs = append(errs, fmt.Errorf("line %d: %s", line, text))
