@@ -51,6 +51,9 @@ func run(args []string) int {
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
 	cmd, err := app.Parse(args)
+	if err == nil && *timeoutOffset < 0 {
+		err = fmt.Errorf("--timeout-offset=%v: must not be negative", *timeoutOffset)
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", exporterName, err)
 		return 2

@@ -29,6 +29,10 @@ func TestConfigCheck(t *testing.T) {
 	if code := run([]string{"--no-such-flag"}); code != 2 {
 		t.Errorf("a bad flag: exit %d, want 2", code)
 	}
+	// A negative offset would stretch the deadline past Prometheus' timeout.
+	if code := run([]string{"--timeout-offset=-1s", "--config.check", "--config.file=" + good}); code != 2 {
+		t.Errorf("a negative --timeout-offset: exit %d, want 2", code)
+	}
 }
 
 // --config.check and start-up (exporter.New, which reloads use too) accept
