@@ -156,7 +156,7 @@ func TestProbeDeadlines(t *testing.T) {
 		atMost  time.Duration
 		want    []string
 	}{
-		{"tiny header, stalled version", stallUpstream(t, pve(), false, "/version"), "1e-10", 0, time.Second, []string{"proxmox_backup_up 0"}},
+		{"tiny header, stalled version", stallUpstream(t, pve(), false, "/version"), "1e-10", 0, 2 * time.Second, []string{"proxmox_backup_up 0"}},
 		{"header above the target timeout", stallUpstream(t, pve(), false, "/version"), "600", 2500 * time.Millisecond, 6 * time.Second, []string{"proxmox_backup_up 0"}},
 		{"Inf header", stallUpstream(t, pve(), false, "/version"), "+Inf", 2500 * time.Millisecond, 6 * time.Second, []string{"proxmox_backup_up 0"}},
 		{"upstream ignores cancellation", stallUpstream(t, pve(), false, "/cluster/resources"), "1.5", 900 * time.Millisecond, 4 * time.Second,
