@@ -5,11 +5,9 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 	_ "time/tzdata" // node time zones must load in minimal containers too
 
 	"github.com/alecthomas/kingpin/v2"
@@ -23,7 +21,6 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
-	"proxmox_backup_exporter/config"
 	"proxmox_backup_exporter/exporter"
 )
 
@@ -54,6 +51,9 @@ func run(args []string) int {
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
 	cmd, err := app.Parse(args)
+	if err == nil && *timeoutOffset < 0 {
+		err = fmt.Errorf("--timeout-offset=%v: must not be negative", *timeoutOffset)
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", exporterName, err)
 		return 2
@@ -70,9 +70,19 @@ func run(args []string) int {
 	logger := promslog.New(promslogConfig)
 
 	if *configCheck {
-		if _, err := config.LoadFile(*configFile); err != nil {
+		// The same load as start-up and reload: what one accepts, the
+		// other does.
+		warnings, err := exporter.CheckConfig(*configFile)
+		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s is not valid:\n%v\n", *configFile, err)
 			return 1
+		}
+		for _, w := range warnings {
+			fmt.Fprintf(os.Stderr, "warning: %v\n", w)
+		}
+		if len(warnings) > 0 {
+			fmt.Printf("%s is valid; %d target(s) will fail their probes until the warnings above are fixed.\n", *configFile, len(warnings))
+			return 0
 		}
 		fmt.Printf("%s is valid.\n", *configFile)
 		return 0
@@ -106,12 +116,9 @@ func run(args []string) int {
 		}
 	}()
 
-	srv := &http.Server{
-		Handler: exp.Handler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError),
-		})),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := exp.Server(promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError),
+	}), exporter.DefaultServerTimeouts)
 	if err := web.ListenAndServe(srv, toolkitFlags, logger); err != nil {
 		logger.Error("HTTP server failed", "err", err)
 		return 1

@@ -38,6 +38,16 @@ var (
 	DefaultConcurrency  = 4
 )
 
+// Ranges of the numeric fields. A value outside them is a configuration
+// error, caught by --config.check and by every load alike.
+const (
+	MaxConcurrency  = 64
+	MinTimeout      = 100 * time.Millisecond
+	MaxTimeout      = 10 * time.Minute
+	MinTaskLookback = time.Hour
+	MaxTaskLookback = 366 * 24 * time.Hour
+)
+
 // Config is the whole configuration file.
 type Config struct {
 	Targets map[string]*Target `yaml:"targets"`
@@ -84,34 +94,6 @@ func (t *Target) BaseURL() *url.URL {
 // FingerprintBytes is the parsed `fingerprint`, or nil when none is pinned.
 func (t *Target) FingerprintBytes() []byte { return t.fingerprint }
 
-// ReadSecret returns the API token secret. A secret file is read at every
-// call so that a rotated token needs no restart. Errors name the file, never
-// its content.
-func (t *Target) ReadSecret() (string, error) {
-	if t.TokenSecretFile == "" {
-		return string(t.TokenSecret), nil
-	}
-	b, err := os.ReadFile(t.TokenSecretFile)
-	if err != nil {
-		return "", fmt.Errorf("target %q: token_secret_file: %w", t.Name, pathError(err))
-	}
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		return "", fmt.Errorf("target %q: token_secret_file %q is empty", t.Name, t.TokenSecretFile)
-	}
-	return s, nil
-}
-
-// pathError keeps the operating system's reason and the path, and drops
-// nothing else: *os.PathError never carries file content.
-func pathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("cannot read %q: %v", pe.Path, pe.Err)
-	}
-	return err
-}
-
 // TargetNames returns the configured target names, sorted.
 func (c *Config) TargetNames() []string {
 	names := make([]string, 0, len(c.Targets))
@@ -126,7 +108,7 @@ func (c *Config) TargetNames() []string {
 func LoadFile(filename string) (*Config, error) {
 	content, err := os.ReadFile(filename)
 	if err != nil {
-		return nil, fmt.Errorf("config file: %w", pathError(err))
+		return nil, fmt.Errorf("config file %q: %w", filename, pathError(err))
 	}
 	cfg, err := Parse(content)
 	if err != nil {
@@ -214,7 +196,11 @@ func (t *Target) validate() error {
 	if t.TokenID == "" {
 		fail("token_id", "missing: set it to the API token id, USER@REALM!TOKENID")
 	} else if !tokenIDRE.MatchString(t.TokenID) {
-		fail("token_id", "%q is not an API token id of the form USER@REALM!TOKENID", t.TokenID)
+		if user, _, hasToken := strings.Cut(t.TokenID, "!"); !hasToken && strings.Contains(user, "@") {
+			fail("token_id", "%q is a user, not an API token id: append the token's name, as in %s!exporter (USER@REALM!TOKENID)", t.TokenID, t.TokenID)
+		} else {
+			fail("token_id", "%q is not an API token id of the form USER@REALM!TOKENID", t.TokenID)
+		}
 	}
 
 	switch {
@@ -222,12 +208,13 @@ func (t *Target) validate() error {
 		fail("token_secret", "token_secret and token_secret_file are mutually exclusive: set only one")
 	case t.TokenSecret == "" && t.TokenSecretFile == "":
 		fail("token_secret", "missing: set token_secret or token_secret_file")
-	case t.TokenSecretFile != "":
-		if _, err := t.ReadSecret(); err != nil {
-			// ReadSecret already names the target and field.
-			errs = append(errs, err)
+	case t.TokenSecret != "":
+		if _, err := cleanSecret(string(t.TokenSecret)); err != nil {
+			fail("token_secret", "%v", err)
 		}
 	}
+	// A token_secret_file is read at probe time, not here: a missing or
+	// unreadable file fails its own target only (see ReadSecretContext).
 
 	if t.Fingerprint != "" {
 		fp, err := ParseFingerprint(t.Fingerprint)
@@ -237,15 +224,15 @@ func (t *Target) validate() error {
 		t.fingerprint = fp
 	}
 
-	if t.Timeout < 0 {
-		fail("timeout", "must not be negative")
-	} else if t.Timeout == 0 {
+	if t.Timeout == 0 {
 		t.Timeout = DefaultTimeout
+	} else if d := time.Duration(t.Timeout); d < MinTimeout || d > MaxTimeout {
+		fail("timeout", "%s is out of range: use %s to %s", t.Timeout, model.Duration(MinTimeout), model.Duration(MaxTimeout))
 	}
-	if t.Concurrency < 0 {
-		fail("concurrency", "must not be negative")
-	} else if t.Concurrency == 0 {
+	if t.Concurrency == 0 {
 		t.Concurrency = DefaultConcurrency
+	} else if t.Concurrency < 1 || t.Concurrency > MaxConcurrency {
+		fail("concurrency", "%d is out of range: use 1 to %d", t.Concurrency, MaxConcurrency)
 	}
 
 	if t.Type == TypePVE && len(t.Datastores) > 0 {
@@ -259,24 +246,48 @@ func (t *Target) validate() error {
 	if t.Type == TypePBS && t.TaskLookback != 0 {
 		fail("task_lookback", "only applies to pve targets")
 	}
-	if t.TaskLookback < 0 {
-		fail("task_lookback", "must not be negative")
-	} else if t.TaskLookback == 0 && t.Type == TypePVE {
-		t.TaskLookback = DefaultTaskLookback
+	if t.TaskLookback == 0 {
+		if t.Type == TypePVE {
+			t.TaskLookback = DefaultTaskLookback
+		}
+	} else if d := time.Duration(t.TaskLookback); d < MinTaskLookback || d > MaxTaskLookback {
+		fail("task_lookback", "%s is out of range: use %s to %s", t.TaskLookback, model.Duration(MinTaskLookback), model.Duration(MaxTaskLookback))
 	}
 
 	if err := t.TLSConfig.Validate(); err != nil {
 		fail("tls_config", "%v", err)
 	}
 	if err := t.ProxyConfig.Validate(); err != nil {
-		fail("proxy_url", "%v", err)
+		fail(proxyField(&t.ProxyConfig), "%v", err)
+	} else if u := t.ProxyURL.URL; u != nil {
+		switch {
+		case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5" && u.Scheme != "socks5h":
+			fail("proxy_url", "%q: scheme must be http, https, socks5 or socks5h", u.Redacted())
+		case u.Hostname() == "":
+			fail("proxy_url", "%q has no host", u.Redacted())
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// proxyField names the proxy field that promconfig's validation objects to.
+func proxyField(p *promconfig.ProxyConfig) string {
+	switch {
+	case p.NoProxy != "" && p.ProxyURL.URL == nil:
+		return "no_proxy"
+	case len(p.ProxyConnectHeader) > 0 && p.ProxyURL.URL == nil && !p.ProxyFromEnvironment:
+		return "proxy_connect_header"
+	}
+	return "proxy_url"
 }
 
 func parseBaseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
+		if strings.Contains(raw, "@") {
+			// The text may hold a password; do not echo it.
+			return nil, errors.New("cannot parse the URL, and it seems to hold user information: use token_id and token_secret")
+		}
 		return nil, fmt.Errorf("cannot parse %q: %v", raw, unwrapURLError(err))
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {

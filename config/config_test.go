@@ -109,7 +109,6 @@ func TestSecretFileIsReadEveryTime(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	secretFile := writeFile(t, "ok.secret", testSecret)
-	missing := filepath.Join(t.TempDir(), "missing.secret")
 	base := func(extra string) string {
 		return "targets:\n  t1:\n    type: pbs\n    url: https://pbs:8007\n    token_id: m@pbs!e\n" + extra
 	}
@@ -133,14 +132,14 @@ func TestParseErrors(t *testing.T) {
 		{"malformed token id", "targets:\n  t1:\n    type: pve\n    url: https://h\n    token_id: monitor\n    token_secret: x\n", []string{`target "t1": token_id: "monitor" is not an API token id`}},
 		{"no secret", base(""), []string{`target "t1": token_secret: missing`}},
 		{"both secrets", base("    token_secret: x\n    token_secret_file: " + secretFile + "\n"), []string{`target "t1": token_secret: token_secret and token_secret_file are mutually exclusive`}},
-		{"unreadable secret file", base("    token_secret_file: " + missing + "\n"), []string{`target "t1": token_secret_file: cannot read`, "missing.secret"}},
 		{"malformed fingerprint", base("    token_secret: x\n    fingerprint: \"AA:BB:CC\"\n"), []string{`target "t1": fingerprint:`, "not a SHA-256 fingerprint"}},
 		{"negative timeout", base("    token_secret: x\n    timeout: -5s\n"), []string{`target "t1": timeout: line 7: must not be negative`}},
 		{"bad timeout", base("    token_secret: x\n    timeout: soon\n"), []string{`target "t1": timeout: line 7`, `"soon" is not a duration`}},
 		{"negative lookback", "targets:\n  t1:\n    type: pve\n    url: https://h\n    token_id: m@pve!e\n    token_secret: x\n    task_lookback: -1d\n", []string{`target "t1": task_lookback: line 7: must not be negative`}},
 		{"datastores on pve", "targets:\n  t1:\n    type: pve\n    url: https://h\n    token_id: m@pve!e\n    token_secret: x\n    datastores: [a]\n", []string{`target "t1": datastores: only applies to pbs targets`}},
 		{"lookback on pbs", base("    token_secret: x\n    task_lookback: 1d\n"), []string{`target "t1": task_lookback: only applies to pve targets`}},
-		{"wrong value type", base("    token_secret: x\n    datastores: store1\n"), []string{`target "t1": line 7`}},
+		{"wrong value type", base("    token_secret: x\n    datastores: store1\n"), []string{`target "t1": datastores: line 7`}},
+		{"wrong nested value type", base("    token_secret: x\n    tls_config:\n      insecure_skip_verify: maybe\n"), []string{`target "t1": tls_config: line 8`}},
 		{"bad target name", "targets:\n  \"a b\":\n    type: pve\n    url: https://h\n    token_id: m@pve!e\n    token_secret: x\n", []string{`target "a b": name:`}},
 		{"yaml syntax", "targets:\n  t1: [\n", []string{"yaml:"}},
 		{"several errors at once", "targets:\n  a:\n    type: x\n    url: https://h\n    token_id: m@pve!e\n    token_secret: s\n  b:\n    type: pve\n    token_id: m@pve!e\n    token_secret: s\n", []string{`target "a": type:`, `target "b": url: missing`}},
@@ -168,12 +167,15 @@ func TestSecretsNeverInErrorsOrMarshal(t *testing.T) {
 	}
 	// A secret file whose content is the problem is named, not quoted.
 	empty := writeFile(t, "empty.secret", "  \n")
-	_, err = Parse([]byte("targets:\n  t1:\n    type: pve\n    url: https://h\n    token_id: m@pve!e\n    token_secret_file: " + empty + "\n"))
-	if err == nil || !strings.Contains(err.Error(), "is empty") {
-		t.Fatalf("error = %v, want 'is empty'", err)
+	cfg, err := Parse([]byte("targets:\n  t1:\n    type: pve\n    url: https://h\n    token_id: m@pve!e\n    token_secret_file: " + empty + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.Targets["t1"].ReadSecret(); err == nil || !strings.Contains(err.Error(), "is empty") || !strings.Contains(err.Error(), empty) {
+		t.Fatalf("error = %v, want 'is empty' and the path", err)
 	}
 
-	cfg, err := Parse([]byte("targets:\n  t1:\n    type: pve\n    url: https://h\n    token_id: m@pve!e\n    token_secret: " + testSecret + "\n"))
+	cfg, err = Parse([]byte("targets:\n  t1:\n    type: pve\n    url: https://h\n    token_id: m@pve!e\n    token_secret: " + testSecret + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,8 +42,10 @@ type Exporter struct {
 
 	mu      sync.RWMutex
 	cfg     *config.Config
-	clients map[string]*proxmox.Client
+	clients map[string]*targetClient
 	landing http.Handler
+	// Set by Server; 0 leaves the deadlines alone.
+	writeMargin, bodyTimeout time.Duration
 
 	reloadSuccess   prometheus.Gauge
 	reloadTimestamp prometheus.Gauge
@@ -96,24 +98,25 @@ func New(opts Options) (*Exporter, error) {
 }
 
 // Reload reads the configuration file again. On failure the running
-// configuration stays in place and the error is returned and logged.
+// configuration stays in place and the error is returned and logged. A
+// target whose client cannot be built or whose secret file cannot be read
+// is only warned about: it fails its own probes, not the load.
 func (e *Exporter) Reload() error {
-	cfg, err := config.LoadFile(e.opts.ConfigFile)
+	cfg, clients, warnings, err := load(e.opts.ConfigFile)
 	if err == nil {
-		var clients map[string]*proxmox.Client
-		clients, err = buildClients(cfg)
+		var landing http.Handler
+		landing, err = landingPage(cfg, !e.opts.DisableStatusPage)
 		if err == nil {
-			var landing http.Handler
-			landing, err = landingPage(cfg, !e.opts.DisableStatusPage)
-			if err == nil {
-				e.mu.Lock()
-				e.cfg, e.clients, e.landing = cfg, clients, landing
-				e.mu.Unlock()
-				e.reloadSuccess.Set(1)
-				e.reloadTimestamp.SetToCurrentTime()
-				e.logger.Info("Loaded configuration", "file", e.opts.ConfigFile, "targets", len(cfg.Targets))
-				return nil
+			e.mu.Lock()
+			e.cfg, e.clients, e.landing = cfg, clients, landing
+			e.mu.Unlock()
+			e.reloadSuccess.Set(1)
+			e.reloadTimestamp.SetToCurrentTime()
+			for _, w := range warnings {
+				e.logger.Warn("A target will fail its probes until this is fixed", "err", w)
 			}
+			e.logger.Info("Loaded configuration", "file", e.opts.ConfigFile, "targets", len(cfg.Targets), "warnings", len(warnings))
+			return nil
 		}
 	}
 	e.reloadSuccess.Set(0)
@@ -121,22 +124,66 @@ func (e *Exporter) Reload() error {
 	return err
 }
 
-func buildClients(cfg *config.Config) (map[string]*proxmox.Client, error) {
-	clients := make(map[string]*proxmox.Client, len(cfg.Targets))
-	var errs []error
-	for _, name := range cfg.TargetNames() {
-		c, err := proxmox.New(cfg.Targets[name])
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		clients[name] = c
+// CheckConfig does what a load does, for --config.check: it returns an
+// error where a start or reload would fail, and the warnings about targets
+// that would fail their probes.
+func CheckConfig(filename string) (warnings []error, err error) {
+	_, _, warnings, err = load(filename)
+	return warnings, err
+}
+
+// targetClient is one target's API client, or why it could not be built.
+type targetClient struct {
+	mu     sync.Mutex
+	client *proxmox.Client
+	err    error
+}
+
+// load reads and validates the file, builds the clients and tries every
+// secret file, each within config.SecretReadTimeout and all at once.
+func load(filename string) (*config.Config, map[string]*targetClient, []error, error) {
+	cfg, err := config.LoadFile(filename)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return clients, errors.Join(errs...)
+	names := cfg.TargetNames()
+	clients := make(map[string]*targetClient, len(names))
+	problems := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		t := cfg.Targets[name]
+		c, err := proxmox.New(t)
+		clients[name] = &targetClient{client: c, err: err}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, serr := t.ReadSecret()
+			problems[i] = errors.Join(err, serr)
+		}()
+	}
+	wg.Wait()
+	var warnings []error
+	for _, p := range problems {
+		if p != nil {
+			warnings = append(warnings, p)
+		}
+	}
+	return cfg, clients, warnings, nil
+}
+
+// get returns the client, building it again if it failed before (a CA file
+// that was missing may be there now).
+func (tc *targetClient) get(t *config.Target) (*proxmox.Client, error) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if tc.client == nil {
+		tc.client, tc.err = proxmox.New(t)
+	}
+	return tc.client, tc.err
 }
 
 // current returns the configuration and clients in force.
-func (e *Exporter) current() (*config.Config, map[string]*proxmox.Client) {
+func (e *Exporter) current() (*config.Config, map[string]*targetClient) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return e.cfg, e.clients
@@ -168,7 +215,7 @@ func (e *Exporter) Handler(metrics http.Handler) http.Handler {
 		e.mu.RUnlock()
 		landing.ServeHTTP(w, r)
 	})
-	return referrerPolicy(mux)
+	return referrerPolicy(e.guard(mux))
 }
 
 // referrerPolicy sends Referrer-Policy: no-referrer. The web config's

@@ -240,27 +240,6 @@ func TestLandingHealthAndMetrics(t *testing.T) {
 	}
 }
 
-func TestScrapeTimeout(t *testing.T) {
-	for _, tc := range []struct {
-		header string
-		want   time.Duration
-	}{
-		{"", 0},
-		{"10", 9500 * time.Millisecond},
-		{"0.5", 450 * time.Millisecond}, // the offset would leave nothing
-		{"2.5", 2 * time.Second},
-	} {
-		r := httptest.NewRequest("GET", "/probe", nil)
-		if tc.header != "" {
-			r.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", tc.header)
-		}
-		got, err := scrapeTimeout(r, 500*time.Millisecond)
-		if err != nil || got != tc.want {
-			t.Errorf("header %q: %v, %v; want %v", tc.header, got, err, tc.want)
-		}
-	}
-}
-
 func httptestServer(t *testing.T, h http.Handler) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

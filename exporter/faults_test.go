@@ -134,6 +134,10 @@ func TestExpiredCertificate(t *testing.T) {
 // and agree (run under the race detector in CI).
 func TestConcurrentScrapes(t *testing.T) {
 	cfg, _, _ := simulators(t)
+	// Fifty probes at once under the race detector can take longer than the
+	// default 30s timeout on a busy machine; this test is about agreement,
+	// not speed.
+	cfg = strings.ReplaceAll(cfg, "    token_secret:", "    timeout: 5m\n    token_secret:")
 	te := newTestExporter(t, cfg, func() time.Time { return goldenNow })
 	var wg sync.WaitGroup
 	results := make([]string, 50)

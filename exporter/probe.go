@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -73,17 +74,26 @@ func gzipAccepted(r *http.Request) bool {
 	return false
 }
 
+// probeFunc runs the collectors; tests replace it with one that hangs.
+var probeFunc = collector.Probe
+
+// probeGrace is how long past its deadline a probe may take before it is
+// given up and reported failed. collector.Probe returns by then on its own;
+// this is the exporter's guarantee that a scrape gets an answer even if a
+// collector never returns.
+var probeGrace = 2 * time.Second
+
 // ProbeTarget probes the named target. A timeout of 0 means the target's
 // own timeout; a shorter one (from the scrape timeout header) wins. An error
-// is returned only for an unknown target: a target that fails to answer
-// still gives a Result, with Up false.
+// is returned only for an unknown target: a target that fails to answer,
+// whose secret file cannot be read or whose client cannot be built still
+// gives a Result, with Up false and the reason on the version collector.
 func (e *Exporter) ProbeTarget(ctx context.Context, name string, timeout time.Duration) (*collector.Result, error) {
 	cfg, clients := e.current()
 	t, ok := cfg.Targets[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown target %s", quoteParam(name))
 	}
-	client := clients[name]
 
 	if limit := time.Duration(t.Timeout); timeout <= 0 || timeout > limit {
 		timeout = limit
@@ -93,16 +103,35 @@ func (e *Exporter) ProbeTarget(ctx context.Context, name string, timeout time.Du
 
 	logger := e.logger.With("target", name)
 	start := time.Now()
-	var res *collector.Result
-	secret, err := t.ReadSecret()
-	if err != nil {
-		logger.Error("Cannot read the token secret", "err", err)
-		res = &collector.Result{
+	failed := func(coll string, err error) *collector.Result {
+		return &collector.Result{
 			Target: name, Product: t.Type, Now: e.opts.Now(),
-			Collectors: []collector.CollectorStatus{{Name: "version", Err: err}},
+			Collectors: []collector.CollectorStatus{{Name: coll, Err: err, Duration: time.Since(start)}},
 		}
+	}
+	var res *collector.Result
+	client, err := clients[name].get(t)
+	if err != nil {
+		logger.Error("Cannot build the API client", "err", err)
+		res = failed("version", err)
+	} else if secret, err := t.ReadSecretContext(ctx); err != nil {
+		logger.Error("Cannot read the token secret", "err", err)
+		res = failed("version", err)
 	} else {
-		res = collector.Probe(ctx, t, client.Session(secret), collector.Options{Logger: e.logger, Now: e.opts.Now})
+		done := make(chan *collector.Result, 1)
+		probe := probeFunc
+		go func() {
+			done <- probe(ctx, t, client.Session(secret), collector.Options{Logger: e.logger, Now: e.opts.Now})
+		}()
+		grace := time.NewTimer(timeout + probeGrace - time.Since(start))
+		defer grace.Stop()
+		select {
+		case res = <-done:
+		case <-grace.C:
+			err := fmt.Errorf("the probe did not end within %v of its %v deadline", probeGrace, timeout)
+			logger.Error("Probe given up", "err", err)
+			res = failed("version", err)
+		}
 	}
 	elapsed := time.Since(start)
 
@@ -138,23 +167,55 @@ func quoteParam(s string) string {
 	return strconv.Quote(s)
 }
 
-// scrapeTimeout reads Prometheus' scrape timeout header and subtracts the
-// offset. 0 means no header.
+// Bounds of the probe deadline taken from the scrape timeout header.
+const (
+	// minDeadline is the deadline of the smallest positive header value.
+	minDeadline = 10 * time.Millisecond
+	// maxHeaderSeconds stands for "no limit from Prometheus": the target's
+	// own timeout (at most config.MaxTimeout) applies.
+	maxHeaderSeconds = float64(config.MaxTimeout / time.Second)
+)
+
+// scrapeTimeout reads Prometheus' scrape timeout header and turns it into a
+// probe deadline. 0 means no header: the target's timeout applies.
+//
+// The mapping is monotonic: a longer scrape timeout never gives a shorter
+// deadline. The offset leaves time to send the response, but never takes
+// more than half of what Prometheus allows, and every positive value gives
+// at least minDeadline. A value past maxHeaderSeconds, +Inf included, is
+// capped there (the target's own timeout is shorter still). NaN, zero,
+// negative numbers and text are a bad request.
 func scrapeTimeout(r *http.Request, offset time.Duration) (time.Duration, error) {
-	h := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds")
-	if h == "" {
+	values := r.Header.Values("X-Prometheus-Scrape-Timeout-Seconds")
+	if len(values) == 0 {
 		return 0, nil
 	}
+	h := strings.TrimSpace(values[0])
 	secs, err := strconv.ParseFloat(h, 64)
-	if err != nil || secs <= 0 || secs != secs || secs > 24*3600 {
-		return 0, fmt.Errorf("bad X-Prometheus-Scrape-Timeout-Seconds header %s: want a positive number of seconds", quoteParam(h))
+	if errors.Is(err, strconv.ErrRange) {
+		err = nil // too large: ±Inf
 	}
-	d := time.Duration(secs*float64(time.Second)) - offset
-	if d <= 0 {
-		// The offset leaves nothing; use most of what Prometheus allows.
-		d = time.Duration(secs * float64(time.Second) * 0.9)
+	if err == nil && secs == 0 && !math.Signbit(secs) && underflowed(h) {
+		secs = math.SmallestNonzeroFloat64 // positive, if too small for a float64
 	}
-	return d, nil
+	if len(values) > 1 || err != nil || math.IsNaN(secs) || secs <= 0 {
+		return 0, fmt.Errorf("bad X-Prometheus-Scrape-Timeout-Seconds header %s: want one positive number of seconds", quoteParam(h))
+	}
+	secs = min(secs, maxHeaderSeconds)
+	scrape := time.Duration(secs * float64(time.Second))
+	return max(scrape-offset, scrape/2, minDeadline), nil
+}
+
+// underflowed reports whether a number that parsed as +0 was written with a
+// nonzero digit, like 1e-400.
+func underflowed(h string) bool {
+	m := strings.ToLower(strings.TrimPrefix(h, "+"))
+	if hex, ok := strings.CutPrefix(m, "0x"); ok {
+		mant, _, _ := strings.Cut(hex, "p")
+		return strings.ContainsAny(mant, "123456789abcdef")
+	}
+	mant, _, _ := strings.Cut(m, "e")
+	return strings.ContainsAny(mant, "123456789")
 }
 
 // Config returns the configuration in force.

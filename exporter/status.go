@@ -87,7 +87,7 @@ type statusPage struct {
 
 func (e *Exporter) serveStatic() http.Handler {
 	sub, _ := fs.Sub(webFiles, "web")
-	return http.StripPrefix("/static/", http.FileServer(http.FS(sub)))
+	return http.StripPrefix("/static/", http.FileServer(http.FS(noDirs{sub})))
 }
 
 var statusTemplate = template.Must(template.New("status.html").Funcs(template.FuncMap{

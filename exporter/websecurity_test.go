@@ -4,12 +4,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -146,5 +148,76 @@ func TestStatusPageEscapes(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("the status page lacks the escaped %q", want)
 		}
+	}
+}
+
+// A failed login takes as long for an unknown user name as for a known one
+// with a wrong password: exporter-toolkit checks unknown names against a
+// hash of its own, and the example's hashes have the same bcrypt cost.
+func TestBasicAuthTiming(t *testing.T) {
+	dir := t.TempDir()
+	webConfig, leaf := testtools.WebConfig(t, dir)
+	cfgPath := filepath.Join(dir, "exporter.yml")
+	if err := os.WriteFile(cfgPath, []byte("targets:\n"+pveTargetConfig("t", closedURL(t))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	exp, err := New(Options{ConfigFile: cfgPath, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	srv := exp.Server(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), DefaultServerTimeouts)
+	systemd := false
+	flags := &web.FlagConfig{WebListenAddresses: &[]string{addr}, WebSystemdSocket: &systemd, WebConfigFile: &webConfig}
+	done := make(chan error, 1)
+	go func() { done <- web.Serve(ln, srv, flags, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Error(err)
+		}
+	})
+
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 20 * time.Second}
+	login := func(user, pass string) time.Duration {
+		req, _ := http.NewRequest("GET", "https://"+addr+"/-/healthy", nil)
+		req.SetBasicAuth(user, pass)
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		took := time.Since(start)
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("%s: %d, want 401", user, resp.StatusCode)
+		}
+		return took
+	}
+	login("warm-up", "x") // the TLS handshake
+	const n = 9
+	var known, unknown []time.Duration
+	for i := range n {
+		// A fresh password each time: the toolkit caches each result.
+		known = append(known, login("prometheus", fmt.Sprintf("wrong-%d", i)))
+		unknown = append(unknown, login(fmt.Sprintf("nobody-%d", i), fmt.Sprintf("wrong-%d", i)))
+	}
+	median := func(d []time.Duration) time.Duration {
+		slices.Sort(d)
+		return d[len(d)/2]
+	}
+	k, u := median(known), median(unknown)
+	ratio := float64(k) / float64(u)
+	t.Logf("median failed login: known user %v, unknown user %v, ratio %.2f", k, u, ratio)
+	if ratio < 0.5 || ratio > 2 {
+		t.Errorf("a failed login for a known user takes %.2f times as long as for an unknown one: the timing tells which user names exist", ratio)
 	}
 }
