@@ -104,16 +104,16 @@ func (f field) after(v uint32) (uint32, bool) {
 
 // Event is a parsed calendar event.
 type Event struct {
-	text  string
-	utc   bool
-	days  uint8 // bit 0 = Monday .. bit 6 = Sunday; 0 = every day
-	year  field
-	month field
-	day   field
-	hour  field
-	min   field
-	sec   field
-	carry bool // see carries
+	text      string
+	utc       bool
+	days      uint8 // bit 0 = Monday .. bit 6 = Sunday; 0 = every day
+	year      field
+	month     field
+	day       field
+	hour      field
+	min       field
+	sec       field
+	carrySpan int64 // see carries
 }
 
 // String returns the text the event was parsed from.
@@ -142,7 +142,7 @@ func Parse(s string) (*Event, error) {
 		return nil, fmt.Errorf("calendar event %q: cannot parse at %q: %s", text, rest, what)
 	}
 	e.text = text
-	e.carry = e.carries()
+	e.carrySpan = e.carries()
 	return e, nil
 }
 

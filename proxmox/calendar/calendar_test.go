@@ -351,7 +351,7 @@ func TestDSTChangeDays(t *testing.T) {
 			lo, hi := change.Add(-4*time.Hour).Unix(), change.Add(4*time.Hour).Unix()
 			for _, ev := range events {
 				e := mustParse(t, ev)
-				if e.carry {
+				if e.carrySpan > 0 {
 					t.Fatalf("%q carries", ev)
 				}
 				var chain []int64
@@ -477,6 +477,13 @@ func TestCarriedRepetitions(t *testing.T) {
 	got := starts(e, time.Date(2025, 2, 15, 12, 0, 0, 0, time.UTC), 2)
 	if want := []string{"2025-03-15 00:00:00 UTC", "2025-03-30 00:00:00 UTC"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("*-*-1,15,30: %v, want %v", got, want)
+	}
+	// Days 1, 15 and 29: from 30 July the next day, 43, is 12 August, so
+	// no start on 1 August, and Prev must look past it to 29 July.
+	e = mustParse(t, "*-*-*/14 18:48 UTC")
+	p, ok = e.Prev(time.Date(2025, 8, 10, 0, 0, 0, 0, time.UTC))
+	if want := time.Date(2025, 7, 29, 18, 48, 0, 0, time.UTC); !ok || !p.Equal(want) {
+		t.Errorf("*-*-*/14: Prev = %v, want %v", p, want)
 	}
 }
 

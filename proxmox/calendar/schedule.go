@@ -302,7 +302,7 @@ func (e *Event) Prev(at time.Time) (time.Time, bool) {
 	}
 	c := e.clock(loc)
 	t := at.Unix()
-	if e.carry {
+	if e.carrySpan > 0 {
 		return e.prevByChain(c, t)
 	}
 	var buf []int64
@@ -338,21 +338,23 @@ func (c *clock) secondPass(x int64, buf *[]int64) bool {
 
 // prevByChain follows compute_next_event forward from an anchor: the
 // earliest of the four latest matching instants and the latest one at least
-// 26 hours back, enough for chains from any anchor to have met.
+// carrySpan back. Chains from any two anchors meet at the first unit (hour,
+// day, month or year) both enter after the anchor's, so starting two units
+// back (and at least a day, for DST changes) gives the scheduler's chain.
 func (e *Event) prevByChain(c *clock, t int64) (time.Time, bool) {
 	const (
 		minMatches = 4
-		span       = 26 * 3600
+		maxMatches = 40000
 	)
-	budget := 6000 // compute_next_event calls, so odd events stay cheap
-	for limit := 2000; limit <= 8000 && budget > 0; limit *= 4 {
+	budget := maxMatches // compute_next_event calls, so odd events stay cheap
+	for span := e.carrySpan; span <= 4*e.carrySpan && budget > 0; span *= 4 {
 		anchor, n := int64(0), 0
 		e.walkBack(c, t, func(x int64) bool {
 			if n == 0 || x < anchor {
 				anchor = x
 			}
 			n++
-			return n < limit && (n < minMatches || x > t-span)
+			return n < maxMatches && (n < minMatches || x > t-span)
 		})
 		if n == 0 {
 			return time.Time{}, false
@@ -370,7 +372,7 @@ func (e *Event) prevByChain(c *clock, t int64) (time.Time, bool) {
 		if found {
 			return time.Unix(best, 0).In(c.loc), true
 		}
-		if n < limit {
+		if n < maxMatches && anchor > t-span {
 			return time.Time{}, false // the search reached its end
 		}
 	}
@@ -382,8 +384,10 @@ func (e *Event) prevByChain(c *clock, t int64) (time.Time, bool) {
 // end of its unit (minute 63, hour 25, "February 30", month 16), mktime
 // carries it into the next unit, and a value of that unit below the landing
 // point is never tried ("*:0/7" never runs at :00, "*-*-1,15,30" skips 1
-// March).
-func (e *Event) carries() bool {
+// March). It returns how far back Prev anchors the chain for such an
+// event: two of the largest units that carries, and at least a day; 0 if
+// nothing carries.
+func (e *Event) carries() int64 {
 	lands := func(f field, lo, end uint32) bool { // values lo..end-1
 		if len(f) == 0 {
 			return false
@@ -405,11 +409,23 @@ func (e *Event) carries() bool {
 		}
 		return false
 	}
-	if lands(e.sec, 0, 60) || lands(e.min, 0, 60) || lands(e.hour, 0, 24) || lands(e.month, 1, 13) {
-		return true
+	const day = 86400
+	switch {
+	case lands(e.month, 1, 13):
+		return 2*366*day + 32*day
+	case dayCarries(e.day, lands):
+		return 2*31*day + 2*day
+	case lands(e.hour, 0, 24):
+		return 3 * day
+	case lands(e.min, 0, 60) || lands(e.sec, 0, 60):
+		return day + 2*3600
 	}
+	return 0
+}
+
+func dayCarries(f field, lands func(field, uint32, uint32) bool) bool {
 	for length := uint32(28); length <= 31; length++ {
-		if lands(e.day, 1, length+1) {
+		if lands(f, 1, length+1) {
 			return true
 		}
 	}
