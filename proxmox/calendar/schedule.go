@@ -294,7 +294,10 @@ func (e *Event) walkBack(c *clock, at int64, yield func(int64) bool) {
 // interval), and, for some events, values a repetition carries past the
 // end of its unit (see carries). Without such carries the starts are the
 // matching wall times minus those two DST cases; with them Prev follows the
-// chain forward from an anchor a day and a few matches back.
+// chain forward from an anchor two carrying units back (see prevByChain).
+// A start whose search would need more than compute_next_event's 1000 steps
+// is not one PVE ever reaches; Prev only meets that for events that almost
+// never match.
 func (e *Event) Prev(at time.Time) (time.Time, bool) {
 	loc := at.Location()
 	if e.utc {
