@@ -487,6 +487,16 @@ func TestCarriedRepetitions(t *testing.T) {
 	}
 }
 
+// The chain search ends for an event with no start before at.
+func TestPrevByChainEnds(t *testing.T) {
+	for _, ev := range []string{"2030-01-01", "2030-*/5-1 *:0/7", "*-02-30"} {
+		e := mustParse(t, ev)
+		if p, ok := e.prevByChain(e.clock(time.UTC), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Unix()); ok {
+			t.Errorf("%q: %v", ev, p)
+		}
+	}
+}
+
 // glibc's mktime probes with the seconds clamped to 59 and adds the rest
 // afterwards (mktime.c, __mktime_internal, LEAP_SECONDS_POSSIBLE). When
 // TmEditor::set_sec carries second 65 over the last minute of a repeated

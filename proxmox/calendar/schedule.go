@@ -350,7 +350,8 @@ func (e *Event) prevByChain(c *clock, t int64) (time.Time, bool) {
 		maxMatches = 40000
 	)
 	budget := maxMatches // compute_next_event calls, so odd events stay cheap
-	for span := e.carrySpan; span <= 4*e.carrySpan && budget > 0; span *= 4 {
+	first := max(e.carrySpan, 26*3600)
+	for span := first; span <= 4*first && budget > 0; span *= 4 {
 		anchor, n := int64(0), 0
 		e.walkBack(c, t, func(x int64) bool {
 			if n == 0 || x < anchor {
