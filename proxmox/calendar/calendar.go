@@ -1,453 +1,390 @@
 // Package calendar reads Proxmox calendar events, the schedule format of
-// PVE backup jobs and PBS jobs, and finds their occurrences in a time zone.
+// PVE backup jobs, and finds their scheduled starts the way the PVE
+// scheduler does.
 //
-// The format is [WEEKDAY] [[YEARS-]MONTHS-DAYS] [HOURS:MINUTES[:SECONDS]].
-// Every part is optional (but not all of them). A weekday part is a list of
-// days and day ranges (mon,wed..fri). Each number field is "*", a value, a
-// list, a range a..b, or a repetition start/step or a..b/step. Omitted time
-// fields are 0; omitted date fields match every date. The named events are
-// minutely, hourly, daily, weekly, monthly, yearly (annually), quarterly and
-// semiannually (semi-annually). A trailing "UTC" evaluates the event in UTC
-// instead of the given time zone.
+// The grammar is the one of proxmox-time's CalendarEvent parser
+// (calendar_event.rs, parse_calendar_event_incomplete), which PVE uses
+// after trimming the text (pve-common, PVE::CalendarEvent):
+//
+//	[WEEKDAYS] [[YEARS-]MONTHS-DAYS] [[HOURS:]MINUTES[:SECONDS]] [UTC]
+//
+// or one of the named events minutely, hourly, daily, weekly, monthly,
+// yearly, annually, quarterly, semiannually and semi-annually (lower case
+// only). Weekdays are case-insensitive names and ranges, and a range may
+// wrap (sat..mon). Each number field is "*", "*/STEP", or a comma list of
+// values, ranges a..b and repetitions v/STEP or a..b/STEP. A minute alone
+// ("0", "*/30") means that minute of every hour.
+//
+// The scheduled starts are what proxmox-time's compute_next_event yields
+// step by step; that function walks the wall clock with C library mktime
+// (glibc, tm_isdst = -1), which this package reproduces with Go's zone
+// data, including how glibc resolves a skipped or repeated wall time.
 package calendar
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 )
+
+// item is one element of a number field: a value, a range or a
+// repetition, as proxmox-time's DateTimeValue.
+type item struct {
+	start, end uint32 // end is the range end, or for a repetition its end
+	step       uint32 // 0 for a value or range
+	ranged     bool   // a..b or a..b/step
+	repeat     bool
+}
+
+// field is a list of items; an empty field matches every value.
+type field []item
+
+func (it item) has(v uint32) bool {
+	switch {
+	case it.repeat:
+		if v < it.start {
+			return false
+		}
+		if it.step == 0 {
+			return v == it.start
+		}
+		return (v-it.start)%it.step == 0 && (!it.ranged || v <= it.end)
+	case it.ranged:
+		return v >= it.start && v <= it.end
+	default:
+		return v == it.start
+	}
+}
+
+func (f field) has(v uint32) bool {
+	for _, it := range f {
+		if it.has(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// after is the smallest value the field names above v, with the same
+// arithmetic as proxmox-time's DateTimeValue::find_next: a repetition
+// without an end may name a value past the unit (minute 60, hour 25), which
+// the caller's mktime carries into the next unit.
+func (f field) after(v uint32) (uint32, bool) {
+	var best uint32
+	found := false
+	take := func(n uint32) {
+		if !found || n < best {
+			best, found = n, true
+		}
+	}
+	for _, it := range f {
+		switch {
+		case it.repeat:
+			if v < it.start {
+				take(it.start)
+			} else if it.step > 0 {
+				n := it.start + (v-it.start+it.step)/it.step*it.step
+				if !it.ranged || n <= it.end {
+					take(n)
+				}
+			}
+		case it.ranged:
+			if v < it.start {
+				take(it.start)
+			} else if v+1 >= it.start && v+1 <= it.end {
+				take(v + 1)
+			}
+		default:
+			if it.start > v {
+				take(it.start)
+			}
+		}
+	}
+	return best, found
+}
 
 // Event is a parsed calendar event.
 type Event struct {
-	text     string
-	utc      bool   // a trailing "UTC": evaluated in UTC, not the node's zone
-	weekdays uint8  // bit per time.Weekday; 0 = every day
-	years    []int  // nil = every year
-	months   uint16 // bits 1..12
-	days     uint32 // bits 1..31
-	hours    uint32 // bits 0..23
-	minutes  uint64 // bits 0..59
-	seconds  uint64 // bits 0..59
-}
-
-var named = map[string]string{
-	"minutely":      "*-*-* *:*:00",
-	"hourly":        "*-*-* *:00:00",
-	"daily":         "*-*-* 00:00:00",
-	"weekly":        "mon *-*-* 00:00:00",
-	"monthly":       "*-*-01 00:00:00",
-	"yearly":        "*-01-01 00:00:00",
-	"annually":      "*-01-01 00:00:00",
-	"quarterly":     "*-01,04,07,10-01 00:00:00",
-	"semiannually":  "*-01,07-01 00:00:00",
-	"semi-annually": "*-01,07-01 00:00:00",
-}
-
-var weekdayNames = []struct {
-	short, long string
-	day         time.Weekday
-}{
-	{"mon", "monday", time.Monday}, {"tue", "tuesday", time.Tuesday}, {"wed", "wednesday", time.Wednesday},
-	{"thu", "thursday", time.Thursday}, {"fri", "friday", time.Friday}, {"sat", "saturday", time.Saturday},
-	{"sun", "sunday", time.Sunday},
-}
-
-// Parse reads a calendar event.
-func Parse(s string) (*Event, error) {
-	text := strings.TrimSpace(s)
-	if text == "" {
-		return nil, fmt.Errorf("calendar event %q: empty", s)
-	}
-	if len(text) > 256 {
-		return nil, fmt.Errorf("calendar event %q: too long", s[:32]+"...")
-	}
-	spec := strings.ToLower(text)
-	if exp, ok := named[spec]; ok {
-		spec = exp
-	}
-	if spec == "*" {
-		spec = "*:*" // every minute
-	}
-	e := &Event{text: text}
-	fields := strings.Fields(spec)
-	// proxmox-time accepts a trailing UTC to evaluate the event in UTC.
-	if n := len(fields); n > 1 && fields[n-1] == "utc" {
-		e.utc, fields = true, fields[:n-1]
-	}
-	i := 0
-	if i < len(fields) && startsWithLetter(fields[i]) {
-		days, err := parseWeekdays(fields[i])
-		if err != nil {
-			return nil, fmt.Errorf("calendar event %q: %v", s, err)
-		}
-		e.weekdays = days
-		i++
-	}
-	var date, clock string
-	for ; i < len(fields); i++ {
-		f := fields[i]
-		switch {
-		case strings.Contains(f, ":") && clock == "":
-			clock = f
-		case strings.Contains(f, "-") && !strings.Contains(f, ":") && date == "" && clock == "":
-			date = f
-		default:
-			return nil, fmt.Errorf("calendar event %q: unexpected %q", s, f)
-		}
-	}
-	if e.weekdays == 0 && date == "" && clock == "" {
-		return nil, fmt.Errorf("calendar event %q: nothing to schedule", s)
-	}
-	if err := e.parseDate(date); err != nil {
-		return nil, fmt.Errorf("calendar event %q: date %q: %v", s, date, err)
-	}
-	if err := e.parseClock(clock); err != nil {
-		return nil, fmt.Errorf("calendar event %q: time %q: %v", s, clock, err)
-	}
-	return e, nil
-}
-
-func startsWithLetter(s string) bool {
-	return s != "" && s[0] >= 'a' && s[0] <= 'z'
-}
-
-func parseWeekday(s string) (time.Weekday, error) {
-	for _, w := range weekdayNames {
-		if s == w.short || s == w.long {
-			return w.day, nil
-		}
-	}
-	return 0, fmt.Errorf("%q is not a weekday", s)
-}
-
-// parseWeekdays reads "mon,wed..fri". A range runs Monday to Sunday.
-func parseWeekdays(s string) (uint8, error) {
-	var bits uint8
-	for _, part := range strings.Split(s, ",") {
-		from, to, isRange := strings.Cut(part, "..")
-		a, err := parseWeekday(from)
-		if err != nil {
-			return 0, err
-		}
-		if !isRange {
-			bits |= 1 << a
-			continue
-		}
-		b, err := parseWeekday(to)
-		if err != nil {
-			return 0, err
-		}
-		ai, bi := (int(a)+6)%7, (int(b)+6)%7 // Monday = 0
-		if bi < ai {
-			return 0, fmt.Errorf("weekday range %q runs backwards", part)
-		}
-		for d := ai; d <= bi; d++ {
-			bits |= 1 << ((d + 1) % 7)
-		}
-	}
-	return bits, nil
-}
-
-func (e *Event) parseDate(s string) error {
-	e.months, e.days = mask16(1, 12), mask32(1, 31)
-	if s == "" {
-		return nil
-	}
-	parts := strings.Split(s, "-")
-	switch len(parts) {
-	case 2:
-		parts = append([]string{"*"}, parts...)
-	case 3:
-	default:
-		return fmt.Errorf("want [YEARS-]MONTHS-DAYS")
-	}
-	if parts[0] != "*" {
-		years, err := values(parts[0], 1970, 9999)
-		if err != nil {
-			return fmt.Errorf("years: %v", err)
-		}
-		e.years = years
-	}
-	months, err := values(parts[1], 1, 12)
-	if err != nil {
-		return fmt.Errorf("months: %v", err)
-	}
-	days, err := values(parts[2], 1, 31)
-	if err != nil {
-		return fmt.Errorf("days: %v", err)
-	}
-	e.months, e.days = 0, 0
-	for _, m := range months {
-		e.months |= 1 << m
-	}
-	for _, d := range days {
-		e.days |= 1 << d
-	}
-	return nil
-}
-
-func (e *Event) parseClock(s string) error {
-	e.hours, e.minutes, e.seconds = 1, 1, 1 // 00:00:00
-	if s == "" {
-		return nil
-	}
-	parts := strings.Split(s, ":")
-	if len(parts) < 2 || len(parts) > 3 {
-		return fmt.Errorf("want HOURS:MINUTES[:SECONDS]")
-	}
-	limits := []int{23, 59, 59}
-	masks := make([]uint64, 3)
-	masks[2] = 1
-	for i, p := range parts {
-		vals, err := values(p, 0, limits[i])
-		if err != nil {
-			return fmt.Errorf("%s: %v", []string{"hours", "minutes", "seconds"}[i], err)
-		}
-		masks[i] = 0
-		for _, v := range vals {
-			masks[i] |= 1 << v
-		}
-	}
-	e.hours, e.minutes, e.seconds = uint32(masks[0]), masks[1], masks[2]
-	return nil
-}
-
-// values expands one number field: "*", "5", "1,15", "8..17", "0/15",
-// "*/15", "8..17/2", and lists of these.
-func values(s string, lo, hi int) ([]int, error) {
-	if s == "" {
-		return nil, fmt.Errorf("empty field")
-	}
-	seen := map[int]bool{}
-	var out []int
-	add := func(v int) {
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	for _, part := range strings.Split(s, ",") {
-		base, stepText, hasStep := strings.Cut(part, "/")
-		step := 1
-		if hasStep {
-			n, err := strconv.Atoi(stepText)
-			if err != nil || n < 1 {
-				return nil, fmt.Errorf("bad repetition %q", part)
-			}
-			step = n
-		}
-		from, to := lo, hi
-		switch {
-		case base == "*":
-		case strings.Contains(base, ".."):
-			a, b, _ := strings.Cut(base, "..")
-			var err1, err2 error
-			from, err1 = number(a, lo, hi)
-			to, err2 = number(b, lo, hi)
-			if err1 != nil || err2 != nil {
-				return nil, fmt.Errorf("bad range %q (values %d..%d)", base, lo, hi)
-			}
-			if to < from {
-				return nil, fmt.Errorf("range %q runs backwards", base)
-			}
-		default:
-			v, err := number(base, lo, hi)
-			if err != nil {
-				return nil, err
-			}
-			from = v
-			if !hasStep {
-				to = v
-			}
-		}
-		for v := from; v <= to; v += step {
-			add(v)
-		}
-	}
-	return out, nil
-}
-
-func number(s string, lo, hi int) (int, error) {
-	v, err := strconv.Atoi(s)
-	if err != nil || len(s) > 4 {
-		return 0, fmt.Errorf("%q is not a number", s)
-	}
-	if v < lo || v > hi {
-		return 0, fmt.Errorf("%d is out of range %d..%d", v, lo, hi)
-	}
-	return v, nil
-}
-
-func mask16(lo, hi int) uint16 {
-	var m uint16
-	for v := lo; v <= hi; v++ {
-		m |= 1 << v
-	}
-	return m
-}
-
-func mask32(lo, hi int) uint32 {
-	var m uint32
-	for v := lo; v <= hi; v++ {
-		m |= 1 << v
-	}
-	return m
+	text      string
+	utc       bool
+	days      uint8 // bit 0 = Monday .. bit 6 = Sunday; 0 = every day
+	year      field
+	month     field
+	day       field
+	hour      field
+	min       field
+	sec       field
+	carrySpan int64 // see carries
 }
 
 // String returns the text the event was parsed from.
 func (e *Event) String() string { return e.text }
 
-// searchDays bounds the search for an occurrence: about ten years. A job
-// whose only run is older than that has no previous occurrence.
-const searchDays = 3700
+// maxLen bounds the text Parse reads; PVE's schedules are far shorter.
+const maxLen = 1024
 
-func (e *Event) matchesDay(y int, m time.Month, d int, wd time.Weekday) bool {
-	if e.weekdays != 0 && e.weekdays&(1<<wd) == 0 {
-		return false
+var zero = field{{start: 0}}
+
+// Parse reads a calendar event as PVE does: surrounding white space is
+// trimmed, the rest must match proxmox-time's grammar completely.
+func Parse(s string) (*Event, error) {
+	text := strings.TrimSpace(s)
+	if len(text) > maxLen {
+		return nil, fmt.Errorf("calendar event %q: longer than %d characters", text[:32]+"...", maxLen)
 	}
-	if e.months&(1<<m) == 0 || e.days&(1<<d) == 0 {
-		return false
+	if text == "" {
+		return nil, fmt.Errorf("calendar event %q: empty", s)
 	}
-	if e.years != nil {
-		for _, yy := range e.years {
-			if yy == y {
-				return true
-			}
+	e, rest, what := parseEvent(text)
+	if e == nil || rest != "" {
+		if e != nil {
+			what = "unexpected text"
 		}
-		return false
+		return nil, fmt.Errorf("calendar event %q: cannot parse at %q: %s", text, rest, what)
 	}
-	return true
+	e.text = text
+	e.carrySpan = e.carries()
+	return e, nil
 }
 
-// lastTimeOfDay is the latest second of the day's schedule at or before
-// h:m:s, as seconds since midnight, or -1.
-func (e *Event) lastTimeOfDay(h, m, s int) int {
-	for hh := h; hh >= 0; hh-- {
-		if e.hours&(1<<hh) == 0 {
-			continue
-		}
-		mm := 59
-		if hh == h {
-			mm = m
-		}
-		for ; mm >= 0; mm-- {
-			if e.minutes&(1<<mm) == 0 {
-				continue
-			}
-			ss := 59
-			if hh == h && mm == m {
-				ss = s
-			}
-			for ; ss >= 0; ss-- {
-				if e.seconds&(1<<ss) != 0 {
-					return hh*3600 + mm*60 + ss
-				}
-			}
-		}
-	}
-	return -1
+var named = map[string]func(e *Event){
+	"minutely": func(e *Event) { e.sec = zero },
+	"hourly":   func(e *Event) { e.min, e.sec = zero, zero },
+	"daily":    func(e *Event) { e.hour, e.min, e.sec = zero, zero, zero },
+	"weekly":   func(e *Event) { e.hour, e.min, e.sec, e.days = zero, zero, zero, 1 },
+	"monthly":  func(e *Event) { e.hour, e.min, e.sec, e.day = zero, zero, zero, field{{start: 1}} },
+	"yearly": func(e *Event) {
+		e.hour, e.min, e.sec, e.day, e.month = zero, zero, zero, field{{start: 1}}, field{{start: 1}}
+	},
+	"quarterly": func(e *Event) {
+		e.hour, e.min, e.sec, e.day = zero, zero, zero, field{{start: 1}}
+		e.month = field{{start: 1}, {start: 4}, {start: 7}, {start: 10}}
+	},
+	"semiannually": func(e *Event) {
+		e.hour, e.min, e.sec, e.day = zero, zero, zero, field{{start: 1}}
+		e.month = field{{start: 1}, {start: 7}}
+	},
 }
 
-// firstTimeOfDay is the earliest second of the day's schedule at or after
-// h:m:s, or -1.
-func (e *Event) firstTimeOfDay(h, m, s int) int {
-	for hh := h; hh < 24; hh++ {
-		if e.hours&(1<<hh) == 0 {
-			continue
-		}
-		mm := 0
-		if hh == h {
-			mm = m
-		}
-		for ; mm < 60; mm++ {
-			if e.minutes&(1<<mm) == 0 {
-				continue
-			}
-			ss := 0
-			if hh == h && mm == m {
-				ss = s
-			}
-			for ; ss < 60; ss++ {
-				if e.seconds&(1<<ss) != 0 {
-					return hh*3600 + mm*60 + ss
-				}
-			}
-		}
-	}
-	return -1
+func init() {
+	named["annually"] = named["yearly"]
+	named["semi-annually"] = named["semiannually"]
 }
 
-func wall(y int, m time.Month, d, secs int, loc *time.Location) time.Time {
-	return time.Date(y, m, d, secs/3600, secs/60%60, secs%60, 0, loc)
+// parseEvent follows parse_calendar_event_incomplete. On failure it
+// returns a nil event, the text it stopped at and what it expected there.
+func parseEvent(i string) (*Event, string, string) {
+	e := &Event{}
+	// A trailing "UTC" (upper case, any spaces before it) selects UTC.
+	if n, ok := strings.CutSuffix(i, "UTC"); ok {
+		e.utc = true
+		i = strings.TrimRight(n, " ")
+	}
+	var hasDays, hasDate, hasTime bool
+	if i != "" && isAlpha(i[0]) {
+		if set, ok := named[i]; ok {
+			set(e)
+			return e, "", ""
+		}
+		rest, ok := weekdayRange(i, &e.days)
+		if !ok {
+			return nil, i, "a weekday"
+		}
+		for strings.HasPrefix(rest, ",") {
+			r, ok := weekdayRange(rest[1:], &e.days)
+			if !ok {
+				break
+			}
+			rest = r
+		}
+		hasDays = true
+		i = skipBlanks(rest)
+	}
+	if rest, ok := e.dateSpec(i); ok {
+		hasDate = true
+		i = skipBlanks(rest)
+	}
+	if rest, ok := e.timeSpec(i); ok {
+		hasTime = true
+		i = rest
+	} else {
+		e.hour, e.min, e.sec = zero, zero, zero
+	}
+	if !hasDays && !hasDate && !hasTime {
+		return nil, i, "a date or time"
+	}
+	return e, i, ""
 }
 
-// Prev returns the latest occurrence at or before at, in at's location. A
-// wall time that the location skips (a DST change) is taken as the instant
-// Go normalizes it to. It reports false when there is none within about
-// ten years.
-func (e *Event) Prev(at time.Time) (time.Time, bool) {
-	if e.utc {
-		at = at.UTC()
+func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// skipBlanks skips spaces and tabs (nom's space0).
+func skipBlanks(s string) string { return strings.TrimLeft(s, " \t") }
+
+var weekdayBits = map[string]uint8{
+	"mon": 1, "monday": 1, "tue": 2, "tuesday": 2, "wed": 4, "wednesday": 4,
+	"thu": 8, "thursday": 8, "fri": 16, "friday": 16, "sat": 32, "saturday": 32,
+	"sun": 64, "sunday": 64,
+}
+
+func weekday(s string) (uint8, string, bool) {
+	n := 0
+	for n < len(s) && isAlpha(s[n]) {
+		n++
 	}
-	loc := at.Location()
-	day := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, loc)
-	h, m, s := at.Clock()
-	for i := 0; i < searchDays; i++ {
-		y, mo, d := day.Date()
-		if e.matchesDay(y, mo, d, day.Weekday()) {
-			lh, lm, ls := 23, 59, 59
-			if i == 0 {
-				lh, lm, ls = h, m, s
+	bit, ok := weekdayBits[strings.ToLower(s[:n])]
+	return bit, s[n:], ok
+}
+
+// weekdayRange reads a day or a day range (week_days.rs,
+// parse_weekdays_range); a range whose end comes before its start wraps
+// over Sunday.
+func weekdayRange(s string, days *uint8) (string, bool) {
+	from, rest, ok := weekday(s)
+	if !ok {
+		return s, false
+	}
+	if strings.HasPrefix(rest, "..") {
+		if to, r, ok := weekday(rest[2:]); ok {
+			if from > to {
+				*days |= bitsFrom(from, 64) | bitsFrom(1, to)
+			} else {
+				*days |= bitsFrom(from, to)
 			}
-			for secs := e.lastTimeOfDay(lh, lm, ls); secs >= 0; secs = e.lastTimeOfDay(secs/3600, secs/60%60, secs%60-1) {
-				if t := wall(y, mo, d, secs, loc); !t.After(at) {
-					return t, true
-				}
-				if secs%60 == 0 && secs == 0 {
-					break
-				}
+			return r, true
+		}
+	}
+	*days |= from
+	return rest, true
+}
+
+func bitsFrom(from, to uint8) uint8 {
+	var b uint8
+	for p := from; ; p <<= 1 {
+		b |= p
+		if p >= to {
+			return b
+		}
+	}
+}
+
+// number reads digits as a u32 below max (parse_helpers.rs,
+// parse_time_comp).
+func number(s string, max uint32) (uint32, string, bool) {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	if n == 0 {
+		return 0, s, false
+	}
+	var v uint64
+	for _, c := range s[:n] {
+		v = v*10 + uint64(c-'0')
+		if v > 1<<32-1 {
+			return 0, s, false
+		}
+	}
+	if v >= uint64(max) {
+		return 0, s, false
+	}
+	return uint32(v), s[n:], true
+}
+
+// element reads a value, range or repetition (calendar_event.rs,
+// parse_date_time_comp).
+func element(s string, max uint32) (item, string, bool) {
+	v, rest, ok := number(s, max)
+	if !ok {
+		return item{}, s, false
+	}
+	it := item{start: v}
+	if strings.HasPrefix(rest, "..") {
+		if end, r, ok := number(rest[2:], max); ok {
+			if v > end {
+				return item{}, s, false
+			}
+			it.end, it.ranged, rest = end, true, r
+		}
+	}
+	if strings.HasPrefix(rest, "/") {
+		step, r, ok := number(rest[1:], max)
+		if !ok {
+			return item{}, s, false
+		}
+		it.step, it.repeat, rest = step, true, r
+	}
+	return it, rest, true
+}
+
+// list reads "*", "*/step" or a comma list of elements
+// (calendar_event.rs, parse_date_time_comp_list). start is where "*/step"
+// counts from.
+func list(s string, start, max uint32) (field, string, bool) {
+	if rest, ok := strings.CutPrefix(s, "*"); ok {
+		if r, ok := strings.CutPrefix(rest, "/"); ok {
+			step, r, ok := number(r, max)
+			if !ok {
+				return nil, s, false
+			}
+			if step > 0 {
+				return field{{start: start, step: step, repeat: true}}, r, true
 			}
 		}
-		day = time.Date(y, mo, d-1, 0, 0, 0, 0, loc)
+		return field{}, rest, true
 	}
-	return time.Time{}, false
+	it, rest, ok := element(s, max)
+	if !ok {
+		return nil, s, false
+	}
+	f := field{it}
+	for strings.HasPrefix(rest, ",") {
+		it, r, ok := element(rest[1:], max)
+		if !ok {
+			break
+		}
+		f, rest = append(f, it), r
+	}
+	return f, rest, true
 }
 
-// Next returns the first occurrence strictly after after, in its location.
-func (e *Event) Next(after time.Time) (time.Time, bool) {
-	if e.utc {
-		after = after.UTC()
+// timeSpec reads [HOURS:]MINUTES[:SECONDS] (parse_time_spec). Without
+// hours the event runs every hour; without seconds at second 0.
+func (e *Event) timeSpec(s string) (string, bool) {
+	var hour field
+	rest := s
+	if h, r, ok := list(s, 0, 24); ok && strings.HasPrefix(r, ":") {
+		hour, rest = h, r[1:]
 	}
-	loc := after.Location()
-	start := after.Add(time.Second).Truncate(time.Second)
-	if start.Before(after) {
-		start = start.Add(time.Second)
+	min, rest, ok := list(rest, 0, 60)
+	if !ok {
+		return s, false
 	}
-	day := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, loc)
-	h, m, s := start.In(loc).Clock()
-	for i := 0; i < searchDays; i++ {
-		y, mo, d := day.Date()
-		if e.matchesDay(y, mo, d, day.Weekday()) {
-			fh, fm, fs := 0, 0, 0
-			if i == 0 {
-				fh, fm, fs = h, m, s
-			}
-			for secs := e.firstTimeOfDay(fh, fm, fs); secs >= 0; secs = e.nextAfter(secs) {
-				if t := wall(y, mo, d, secs, loc); t.After(after) {
-					return t, true
-				}
+	sec := zero
+	if r, ok := strings.CutPrefix(rest, ":"); ok {
+		if f, r, ok := list(r, 0, 60); ok {
+			sec, rest = f, r
+		}
+	}
+	e.hour, e.min, e.sec = hour, min, sec
+	return rest, true
+}
+
+// dateSpec reads [YEARS-]MONTHS-DAYS (parse_date_spec). Years run to
+// 2199, months and days from 0, as the parser only bounds them above.
+func (e *Event) dateSpec(s string) (string, bool) {
+	if y, r, ok := list(s, 0, 2200); ok && strings.HasPrefix(r, "-") {
+		if m, r, ok := list(r[1:], 1, 13); ok && strings.HasPrefix(r, "-") {
+			if d, r, ok := list(r[1:], 1, 32); ok {
+				e.year, e.month, e.day = y, m, d
+				return r, true
 			}
 		}
-		day = time.Date(y, mo, d+1, 0, 0, 0, 0, loc)
 	}
-	return time.Time{}, false
-}
-
-func (e *Event) nextAfter(secs int) int {
-	secs++
-	if secs >= 86400 {
-		return -1
+	if m, r, ok := list(s, 1, 13); ok && strings.HasPrefix(r, "-") {
+		if d, r, ok := list(r[1:], 1, 32); ok {
+			e.year, e.month, e.day = nil, m, d
+			return r, true
+		}
 	}
-	return e.firstTimeOfDay(secs/3600, secs/60%60, secs%60)
+	return s, false
 }
