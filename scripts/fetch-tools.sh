@@ -88,7 +88,13 @@ fetch_current() {
 		# remove_all_sd leaves out the cloud service discoveries (static and
 		# file discovery stay): the tests need none, and the build is much
 		# shorter without their SDKs.
+		# Prometheus 3.X.Y is the Go module v0.3XX.Y; --version shows 3.X.Y.
+		local release="${prometheus_module_version#v0.}" minor
+		minor="${release:1}"
+		minor="${minor%%.*}"
+		release="${release:0:1}.$((10#$minor)).${release#*.}"
 		GOBIN="$bin" GOFLAGS=-mod=mod go install -tags remove_all_sd \
+			-ldflags "-X github.com/prometheus/common/version.Version=$release" \
 			"github.com/prometheus/prometheus/cmd/promtool@$prometheus_module_version" \
 			"github.com/prometheus/prometheus/cmd/prometheus@$prometheus_module_version"
 	fi
@@ -110,8 +116,9 @@ fetch_current() {
 		chmod -R u+w "$src"
 		mkdir -p "$src/ui/app/dist"
 		echo '<!doctype html><title>Alertmanager</title><p>Built without its web UI.</p>' >"$src/ui/app/dist/index.html"
-		(cd "$src" && GOFLAGS=-mod=mod go build -o "$bin/alertmanager" ./cmd/alertmanager &&
-			GOFLAGS=-mod=mod go build -o "$bin/amtool" ./cmd/amtool)
+		local ldflags="-X github.com/prometheus/common/version.Version=${alertmanager_module_version#v}"
+		(cd "$src" && GOFLAGS=-mod=mod go build -ldflags "$ldflags" -o "$bin/alertmanager" ./cmd/alertmanager &&
+			GOFLAGS=-mod=mod go build -ldflags "$ldflags" -o "$bin/amtool" ./cmd/amtool)
 		rm -rf "$src"
 	fi
 }
