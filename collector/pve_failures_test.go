@@ -229,7 +229,9 @@ func TestPVEUnknownZone(t *testing.T) {
 func TestPVEInvalidSchedule(t *testing.T) {
 	p := simulator.PVETestScenario(testNow)
 	p.Nodes[2].Offline = false
-	p.Jobs[1].Schedule = "sat 25:00"
+	// proxmox-time accepts "sat 25:00" (hours are not range-checked) but
+	// not a minute of 99.
+	p.Jobs[1].Schedule = "mon 99:99"
 	r := probePVE(t, p)
 	j := pveJob(t, r, "backup-vmids-weekly")
 	if j.ScheduleValid || j.ScheduleErr == "" {
@@ -238,7 +240,7 @@ func TestPVEInvalidSchedule(t *testing.T) {
 	if !pveJob(t, r, "backup-all").ScheduleValid {
 		t.Error("a good schedule reads as invalid")
 	}
-	if !warned(r, "backup-vmids-weekly", "sat 25:00") {
+	if !warned(r, "backup-vmids-weekly", "mon 99:99") {
 		t.Errorf("warnings: %q", r.Warnings)
 	}
 	// 102 and 103 are still due by the all job (21:00 in New York).
