@@ -229,8 +229,9 @@ func TestPVEUnknownZone(t *testing.T) {
 func TestPVEInvalidSchedule(t *testing.T) {
 	p := simulator.PVETestScenario(testNow)
 	p.Nodes[2].Offline = false
-	// proxmox-time accepts "sat 25:00" (hours are not range-checked) but
-	// not a minute of 99.
+	// Not "sat 25:00": proxmox-time (calendar_event.rs parse_time_spec)
+	// reads it as minute 25, second 0 of every hour. A minute of 99 it
+	// rejects.
 	p.Jobs[1].Schedule = "mon 99:99"
 	r := probePVE(t, p)
 	j := pveJob(t, r, "backup-vmids-weekly")
