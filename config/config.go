@@ -36,6 +36,11 @@ var (
 	DefaultTimeout      = model.Duration(30 * time.Second)
 	DefaultTaskLookback = model.Duration(8 * 24 * time.Hour)
 	DefaultConcurrency  = 4
+	// DefaultMaxResponseBytes bounds one API response after decompression.
+	// A PBS snapshot listing takes about 400 bytes per snapshot (more with
+	// many disks and comments): 1 GiB holds a listing of 1,000,000
+	// snapshots with room to spare.
+	DefaultMaxResponseBytes int64 = 1 << 30
 )
 
 // Config is the whole configuration file.
@@ -63,6 +68,9 @@ type Target struct {
 	Timeout model.Duration `yaml:"timeout,omitempty"`
 	// Concurrency bounds the API requests in flight to this target.
 	Concurrency int `yaml:"concurrency,omitempty"`
+	// MaxResponseBytes bounds the bytes read from one API response, after
+	// decompression; a larger response fails its collector.
+	MaxResponseBytes int64 `yaml:"max_response_bytes,omitempty"`
 
 	// Datastores limits a PBS target to these datastores (default: all).
 	Datastores []string `yaml:"datastores,omitempty"`
@@ -246,6 +254,11 @@ func (t *Target) validate() error {
 		fail("concurrency", "must not be negative")
 	} else if t.Concurrency == 0 {
 		t.Concurrency = DefaultConcurrency
+	}
+	if t.MaxResponseBytes < 0 {
+		fail("max_response_bytes", "must not be negative")
+	} else if t.MaxResponseBytes == 0 {
+		t.MaxResponseBytes = DefaultMaxResponseBytes
 	}
 
 	if t.Type == TypePVE && len(t.Datastores) > 0 {
