@@ -148,7 +148,7 @@ func (p *prober) pbsDatastores(ctx context.Context, stores *storeList, out *PBSD
 			// 0 means the usage is flat, a past date that it shrinks:
 			// neither is a prediction of a fill.
 			if u.EstimatedFull != nil && int64(*u.EstimatedFull) > p.now.Unix() {
-				d.FullEstim = time.Unix(int64(*u.EstimatedFull), 0)
+				d.FullEstim = epoch(u.EstimatedFull)
 			}
 		}
 		if d.UsageErr != "" {
@@ -237,11 +237,14 @@ func (p *prober) pbsGCPerStore(ctx context.Context, stores *storeList) ([]pbsGCI
 	return items, errs.err()
 }
 
+// epoch reads an optional time; one that is missing, not positive or past
+// the year 9999 is unknown.
 func epoch(v *proxmox.Int) time.Time {
 	if v == nil || *v <= 0 {
 		return time.Time{}
 	}
-	return time.Unix(int64(*v), 0)
+	t, _ := proxmox.Timestamp(int64(*v))
+	return t
 }
 
 // pbsJobItem is an item of GET /admin/verify, /admin/prune, /admin/sync and
@@ -259,6 +262,7 @@ type pbsJobItem struct {
 }
 
 func (p *prober) pbsJobs(ctx context.Context, jobType, path string, out *PBSData) error {
+	kept := 0
 	return p.session.Each(ctx, path, nil, func(dec decoder) error {
 		var it pbsJobItem
 		if err := dec.Decode(&it); err != nil {
@@ -267,6 +271,10 @@ func (p *prober) pbsJobs(ctx context.Context, jobType, path string, out *PBSData
 		if !p.wanted(it.Store) {
 			return nil
 		}
+		if err := tooMany(kept, "jobs"); err != nil {
+			return err
+		}
+		kept++
 		out.Jobs = append(out.Jobs, Job{
 			Type:         jobType,
 			ID:           it.ID,

@@ -128,6 +128,9 @@ func (v *pveView) collectJobs(ctx context.Context, out *PVEData) error {
 		if job.Mode == "" {
 			job.Mode = "snapshot"
 		}
+		if err := tooMany(len(out.jobList), "backup jobs"); err != nil {
+			return err
+		}
 		job.Selection = job.sel.String()
 		out.jobList = append(out.jobList, job)
 		return nil

@@ -16,6 +16,7 @@ import (
 
 	"proxmox_backup_exporter/collector"
 	"proxmox_backup_exporter/config"
+	"proxmox_backup_exporter/proxmox"
 )
 
 func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
@@ -91,10 +92,14 @@ func (e *Exporter) ProbeTarget(ctx context.Context, name string, timeout time.Du
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	logger := e.logger.With("target", name)
 	start := time.Now()
 	var res *collector.Result
 	secret, err := t.ReadSecret()
+	// What the server sends may echo the secret: it is redacted from every
+	// log line and page of this probe.
+	red := proxmox.NewRedactor(secret)
+	probeLogger := redactingLogger(e.logger, red)
+	logger := probeLogger.With("target", name)
 	if err != nil {
 		logger.Error("Cannot read the token secret", "err", err)
 		res = &collector.Result{
@@ -102,8 +107,9 @@ func (e *Exporter) ProbeTarget(ctx context.Context, name string, timeout time.Du
 			Collectors: []collector.CollectorStatus{{Name: "version", Err: err}},
 		}
 	} else {
-		res = collector.Probe(ctx, t, client.Session(secret), collector.Options{Logger: e.logger, Now: e.opts.Now})
+		res = collector.Probe(ctx, t, client.Session(secret), collector.Options{Logger: probeLogger, Now: e.opts.Now})
 	}
+	redactResult(res, red)
 	elapsed := time.Since(start)
 
 	outcome := "success"
