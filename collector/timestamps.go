@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"fmt"
 	"time"
 
 	"proxmox_backup_exporter/proxmox"
@@ -43,11 +44,15 @@ func (r *rejectedDates) warn(p *prober, endpoint, what string) {
 	p.logger.Warn("Ignored "+what+" dated outside the years 1970 to 9999", "endpoint", endpoint, "count", r.n, "example_unix_seconds", r.example)
 }
 
-// tooMany fails a listing that would keep more than proxmox.MaxElements
-// entries; n is the number kept so far, what names them.
+// maxKept bounds the entries a collector keeps from one listing; tests
+// lower it.
+var maxKept = proxmox.MaxElements
+
+// tooMany fails a listing that would keep more than maxKept entries; n is
+// the number kept so far, what names them.
 func tooMany(n int, what string) error {
-	if n >= proxmox.MaxElements {
-		return proxmox.TooManyElements(what)
+	if n >= maxKept {
+		return fmt.Errorf("the listing has more than %d %s, the bound on elements kept from one response", maxKept, what)
 	}
 	return nil
 }
