@@ -99,13 +99,13 @@ func TestBounds(t *testing.T) {
 	}{
 		{"/string", func() error { return get(s, "/string") }, ErrValueTooLarge, "larger than 1048576 bytes"},
 		{"/array", func() error { return each(s, "/array") }, ErrResponseTooLarge, "max_response_bytes (8388608 bytes"},
-		{"/array", func() error { return getList(s, "/array") }, nil, "more than 250000 elements"},
+		{"/array", func() error { return getList(s, "/array") }, nil, "more than 100000 elements"},
 		{"/key", func() error { return get(s, "/key") }, ErrValueTooLarge, "larger than 1048576 bytes"},
 		{"/skipped", func() error { return get(s, "/skipped") }, ErrValueTooLarge, "larger than 1048576 bytes"},
 		{"/spaces", func() error { return each(s, "/spaces") }, ErrValueTooLarge, "larger than 1048576 bytes"},
 		{"/gzip", func() error { return each(s, "/gzip") }, ErrResponseTooLarge, "after decompression"},
 		{"/deflate", func() error { return get(pbs, "/deflate") }, ErrValueTooLarge, "larger than 1048576 bytes"},
-		{"/many", func() error { return getList(s, "/many") }, nil, "more than 250000 elements"},
+		{"/many", func() error { return getList(s, "/many") }, nil, "more than 100000 elements"},
 	} {
 		start := time.Now()
 		err := tc.call()

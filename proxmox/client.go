@@ -268,7 +268,9 @@ func (s *Session) do(ctx context.Context, path string, query url.Values, decode 
 		}
 		return s.fail(endpoint, resp.StatusCode, errors.New(msg))
 	}
-	if err := decode(newStream(body, s.c.maxBytes)); err != nil {
+	st := newStream(body, s.c.maxBytes)
+	st.br.ctx = ctx
+	if err := decode(st); err != nil {
 		if ctxErr := context.Cause(ctx); ctxErr != nil && ctx.Err() != nil {
 			err = fmt.Errorf("%w (while reading the response: %v)", ctxErr, err)
 		}

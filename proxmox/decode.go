@@ -1,6 +1,7 @@
 package proxmox
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,10 +22,12 @@ const (
 	MaxValueBytes = 1 << 20
 	// MaxElements bounds the entries kept from one listing: the elements of
 	// a listing decoded into a slice, and the guests, groups, volumes'
-	// guests or tasks a collector keeps from a streamed listing. Ten times
-	// the largest installations seen, and small enough that a hostile
-	// listing of distinct entries stays far below 256 MiB.
-	MaxElements = 250_000
+	// guests, tasks or task log lines a collector keeps from a streamed
+	// listing. Ten times the 10,000 groups or guests of the largest
+	// installations benchmarked (docs/performance.md), and small enough that
+	// a hostile listing of distinct entries stays far below 256 MiB (about
+	// 700 bytes of resident memory per kept group).
+	MaxElements = 100_000
 )
 
 // ErrResponseTooLarge is the error of a response over max_response_bytes.
@@ -44,11 +47,17 @@ type boundedReader struct {
 	end  int64 // the current value may not extend past this offset; 0: none
 	err  error
 	mark int64 // where the current value started, for the error message
+	// ctx ends the reading even when the body is already in memory, as a
+	// compressed body may be: its decompression never waits on the network.
+	ctx context.Context
 }
 
 func (b *boundedReader) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
+	}
+	if b.ctx != nil && b.ctx.Err() != nil {
+		return 0, context.Cause(b.ctx)
 	}
 	// One byte past a bound tells a value that ends exactly at the bound
 	// from one that goes on. A read that reaches a bound still succeeds:
