@@ -37,6 +37,8 @@ const (
 	// The scrape timeout sent with each probe; the exporter subtracts its
 	// 0.5s offset.
 	scrapeTimeout = 4 * time.Second
+	// The scrape timeout of the cases that must end by a bound.
+	longTimeout = 20 * time.Second
 	// Time a probe may take past its deadline on a loaded machine.
 	slack = 2 * time.Second
 	// The small response bound of the targets that test it.
@@ -51,6 +53,9 @@ type hostileCase struct {
 	name string
 	// maxBytes sets the target's max_response_bytes (0: the default).
 	maxBytes int
+	// long gives the probe a long deadline: the case must end by its
+	// bound, not by the deadline, even on a loaded machine.
+	long bool
 	// version, when set, answers /version; snapshots answers the listing.
 	version   http.HandlerFunc
 	snapshots http.HandlerFunc
@@ -60,6 +65,13 @@ type hostileCase struct {
 	// pages: /status and /status.json of the target must answer 200,
 	// valid, without the secret.
 	pages bool
+}
+
+func (c *hostileCase) timeout() time.Duration {
+	if c.long {
+		return longTimeout
+	}
+	return scrapeTimeout
 }
 
 func jsonHeader(w http.ResponseWriter) { w.Header().Set("Content-Type", "application/json") }
@@ -155,6 +167,7 @@ func cases(t *testing.T) []hostileCase {
 		{
 			name:      "endless-array",
 			maxBytes:  smallBound,
+			long:      true,
 			snapshots: forever(`{"data":[`, same(snapshot("1", real)+",")),
 			metrics:   []string{`proxmox_backup_collector_success{collector="groups"} 0`},
 			logs:      []string{snapPath, "max_response_bytes (16777216 bytes"},
@@ -167,6 +180,7 @@ func cases(t *testing.T) []hostileCase {
 		},
 		{
 			name:      "endless-distinct-groups",
+			long:      true,
 			snapshots: forever(`{"data":[`, func(i int) string { return snapshot(strconv.Itoa(i), real) + "," }),
 			metrics:   []string{`proxmox_backup_collector_success{collector="groups"} 0`},
 			logs:      []string{snapPath, "more than 100000 backup groups"},
@@ -180,6 +194,7 @@ func cases(t *testing.T) []hostileCase {
 		{
 			name:      "gzip-bomb",
 			maxBytes:  smallBound,
+			long:      true,
 			snapshots: compressed("gzip", gz),
 			metrics:   []string{`proxmox_backup_collector_success{collector="groups"} 0`},
 			logs:      []string{snapPath, "max_response_bytes (16777216 bytes after decompression)"},
@@ -346,7 +361,7 @@ func exporter(t *testing.T, bin, dir, healthyURL, hostileURL string, c hostileCa
 	t.Helper()
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "targets:\n  healthy:\n    type: pbs\n    url: %s\n    token_id: %q\n    token_secret: %q\n", healthyURL, simulator.TestPBSTokenID, simulator.TestPBSTokenSecret)
-	fmt.Fprintf(&cfg, "  %s:\n    type: pbs\n    url: %s/%s\n    token_id: monitor@pbs!exporter\n    token_secret: %q\n    timeout: %s\n", c.name, hostileURL, c.name, secret, scrapeTimeout)
+	fmt.Fprintf(&cfg, "  %s:\n    type: pbs\n    url: %s/%s\n    token_id: monitor@pbs!exporter\n    token_secret: %q\n    timeout: %s\n", c.name, hostileURL, c.name, secret, c.timeout())
 	if c.maxBytes > 0 {
 		fmt.Fprintf(&cfg, "    max_response_bytes: %d\n", c.maxBytes)
 	}
@@ -392,10 +407,10 @@ func TestHostileUpstream(t *testing.T) {
 	healthy := httptest.NewServer(simulator.PBSTestScenario(now).Handler())
 	t.Cleanup(healthy.Close)
 
-	// The probe's deadline: the scrape timeout minus the 0.5s offset.
-	deadline := scrapeTimeout - 500*time.Millisecond
 	for _, c := range cs {
 		t.Run(c.name, func(t *testing.T) {
+			// The probe's deadline: the scrape timeout minus the 0.5s offset.
+			deadline := c.timeout() - 500*time.Millisecond
 			// A fresh exporter per case: its peak memory is this case's.
 			base, cmd, logs := exporter(t, bin, dir, healthy.URL, hostile.URL, c)
 			var wg sync.WaitGroup
@@ -413,7 +428,7 @@ func TestHostileUpstream(t *testing.T) {
 					healthyErr = fmt.Errorf("status %d", st)
 				}
 			}()
-			st, body, took, err := get(base+"/probe?target="+c.name, scrapeTimeout)
+			st, body, took, err := get(base+"/probe?target="+c.name, c.timeout())
 			wg.Wait()
 			rss := vmHWM(t, cmd.Process.Pid)
 			t.Logf("| %s | %.1f MiB | %v |", c.name, float64(rss)/(1<<20), took.Round(10*time.Millisecond))

@@ -176,10 +176,6 @@ func (s *Session) Target() string { return s.c.target }
 // Product is the session's product.
 func (s *Session) Product() Product { return s.c.product }
 
-// Redactor removes the session's secret and any Authorization value from
-// text that came from the server.
-func (s *Session) Redactor() *Redactor { return s.red }
-
 // Get fetches path (relative to /api2/json) and decodes the envelope's data
 // into v. A listing decoded into a slice is read element by element and
 // holds at most MaxElements elements; any other data is one value of at most

@@ -30,6 +30,9 @@ const (
 	MaxElements = 100_000
 )
 
+// maxElements is MaxElements; tests lower it.
+var maxElements = MaxElements
+
 // ErrResponseTooLarge is the error of a response over max_response_bytes.
 var ErrResponseTooLarge = errors.New("response too large")
 
@@ -188,8 +191,8 @@ func (s *stream) into(v any) error {
 	slice.SetLen(0)
 	elemType := slice.Type().Elem()
 	return s.each(func(dec *json.Decoder) error {
-		if slice.Len() >= MaxElements {
-			return TooManyElements("elements")
+		if slice.Len() >= maxElements {
+			return fmt.Errorf("the listing has more than %d elements, the bound on elements kept from one response", maxElements)
 		}
 		elem := reflect.New(elemType)
 		if err := dec.Decode(elem.Interface()); err != nil {
@@ -198,12 +201,6 @@ func (s *stream) into(v any) error {
 		slice.Set(reflect.Append(slice, elem.Elem()))
 		return nil
 	})
-}
-
-// TooManyElements is the error of a listing that would keep more than
-// MaxElements entries; what names them ("guests", "groups").
-func TooManyElements(what string) error {
-	return fmt.Errorf("the listing has more than %d %s, the bound on elements kept from one response", MaxElements, what)
 }
 
 func (s *stream) expectDelim(want json.Delim) error {
