@@ -153,7 +153,7 @@ func (p *prober) pbsDatastores(ctx context.Context, stores *storeList, out *PBSD
 			// 0 means the usage is flat, a past date that it shrinks:
 			// neither is a prediction of a fill.
 			if u.EstimatedFull != nil && int64(*u.EstimatedFull) > p.now.Unix() {
-				d.FullEstim = time.Unix(int64(*u.EstimatedFull), 0)
+				d.FullEstim = epoch(u.EstimatedFull)
 			}
 		}
 		if d.UsageErr != "" {
@@ -294,11 +294,14 @@ func (p *prober) pbsGCPerStore(ctx context.Context, stores *storeList) ([]pbsGCI
 	return items, errs.err()
 }
 
+// epoch reads an optional time; one that is missing, not positive or past
+// the year 9999 is unknown.
 func epoch(v *proxmox.Int) time.Time {
 	if v == nil || *v <= 0 {
 		return time.Time{}
 	}
-	return time.Unix(int64(*v), 0)
+	t, _ := proxmox.Timestamp(int64(*v))
+	return t
 }
 
 // pbsJobItem is an item of GET /admin/verify, /admin/prune, /admin/sync and
@@ -333,6 +336,7 @@ func (p *prober) pbsSyncJobs(ctx context.Context, out *PBSData) error {
 }
 
 func (p *prober) pbsJobs(ctx context.Context, jobType, path string, q url.Values, out *PBSData) error {
+	kept := 0
 	return p.session.Each(ctx, path, q, func(dec decoder) error {
 		var it pbsJobItem
 		if err := dec.Decode(&it); err != nil {
@@ -341,6 +345,10 @@ func (p *prober) pbsJobs(ctx context.Context, jobType, path string, q url.Values
 		if !p.wanted(it.Store) {
 			return nil
 		}
+		if err := tooMany(kept, "jobs"); err != nil {
+			return err
+		}
+		kept++
 		direction := ""
 		if jobType == "sync" {
 			direction = "pull"

@@ -123,8 +123,10 @@ func (p *prober) pbsNamespaceGroups(ctx context.Context, store, ns string) ([]Gr
 	}()
 
 	agg := newSnapshotAgg(store, ns)
+	agg.now = p.now
 	snapErr := p.session.Each(ctx, base+"/snapshots", q, agg.add)
 	wg.Wait()
+	agg.rejected.warn(p, base+"/snapshots", "snapshots")
 
 	// A listing cut short would give wrong counts and ages: report the
 	// error instead of half a namespace.
@@ -146,6 +148,10 @@ type snapshotAgg struct {
 	store, ns string
 	groups    map[groupKey]*Group
 	item      pbsSnapshotItem
+	// now is the probe time, against which snapshots dated in the future
+	// are told apart; rejected counts snapshots with impossible dates.
+	now      time.Time
+	rejected rejectedDates
 }
 
 func newSnapshotAgg(store, ns string) *snapshotAgg {
@@ -172,6 +178,16 @@ func (a *snapshotAgg) add(dec decoder) error {
 	if err := dec.Decode(item); err != nil {
 		return err
 	}
+	t, ok := proxmox.Timestamp(int64(item.BackupTime))
+	if !ok {
+		a.rejected.add(int64(item.BackupTime))
+		return nil
+	}
+	if _, known := a.groups[groupKey{item.BackupType, string(item.BackupID)}]; !known {
+		if err := tooMany(len(a.groups), "backup groups"); err != nil {
+			return err
+		}
+	}
 	g := a.group(item.BackupType, string(item.BackupID))
 	g.Snapshots++
 	// An unfinished or unreadable snapshot has no size: it is counted but
@@ -179,7 +195,12 @@ func (a *snapshotAgg) add(dec decoder) error {
 	if item.Size == nil {
 		return nil
 	}
-	t := time.Unix(int64(item.BackupTime), 0)
+	// A snapshot dated in the future is counted apart and never hides
+	// the age of the real last one.
+	if datedInFuture(t, a.now) {
+		g.FutureSnapshots++
+		return nil
+	}
 	if g.Last != nil && !t.After(g.Last.Time) {
 		return nil
 	}

@@ -134,6 +134,9 @@ func (v *pveView) fetchGuests(ctx context.Context) ([]Guest, error) {
 		if (res.Type != "qemu" && res.Type != "lxc") || res.VMID <= 0 {
 			return nil
 		}
+		if err := tooMany(len(guests), "guests"); err != nil {
+			return err
+		}
 		guests = append(guests, Guest{
 			VMID: int(res.VMID), Name: string(res.Name), Type: res.Type, Node: res.Node,
 			Pool: res.Pool, Tags: res.Tags, Template: bool(res.Template), Status: res.Status,

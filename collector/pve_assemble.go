@@ -60,6 +60,7 @@ func (v *pveView) assemble(d *PVEData) []string {
 		g := &guests[gi]
 		if a := d.backups[g.VMID]; a != nil {
 			g.Backups = a.count
+			g.FutureBackups = a.future
 			g.Last = a.last
 			for st, t := range a.perStorage {
 				g.PerStorage = append(g.PerStorage, StorageBackup{Storage: st, Time: t})

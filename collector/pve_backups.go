@@ -14,6 +14,7 @@ import (
 // guestBackups aggregates one guest's backup volumes while they stream by.
 type guestBackups struct {
 	count      int
+	future     int // finished backups dated in the future, not in last
 	last       *GuestBackup
 	perStorage map[string]time.Time
 }
@@ -91,6 +92,7 @@ func mergeGuestBackups(dst map[int]*guestBackups, vmid int, a *guestBackups) {
 		return
 	}
 	d.count += a.count
+	d.future += a.future
 	if a.last != nil && (d.last == nil || a.last.Time.After(d.last.Time)) {
 		d.last = a.last
 	}
@@ -103,8 +105,10 @@ func mergeGuestBackups(dst map[int]*guestBackups, vmid int, a *guestBackups) {
 
 func (v *pveView) listBackups(ctx context.Context, s nodeStorage, aggs map[int]*guestBackups, cnt *storageCount) error {
 	path := "/nodes/" + url.PathEscape(s.Node) + "/storage/" + url.PathEscape(s.Name) + "/content"
-	c := &contentAgg{storage: s.Name, aggs: aggs, cnt: cnt}
-	return v.p.session.Each(ctx, path, url.Values{"content": {"backup"}}, c.add)
+	c := &contentAgg{storage: s.Name, aggs: aggs, cnt: cnt, now: v.p.now}
+	err := v.p.session.Each(ctx, path, url.Values{"content": {"backup"}}, c.add)
+	c.rejected.warn(v.p, path, "backup volumes")
+	return err
 }
 
 // contentAgg folds a streamed backup listing of one storage into per-guest
@@ -114,6 +118,10 @@ type contentAgg struct {
 	aggs    map[int]*guestBackups
 	cnt     *storageCount
 	it      contentItem
+	// now is the probe time, against which backups dated in the future
+	// are told apart; rejected counts volumes with impossible dates.
+	now      time.Time
+	rejected rejectedDates
 }
 
 // add decodes the next volume of the listing.
@@ -124,6 +132,11 @@ func (c *contentAgg) add(dec decoder) error {
 		return err
 	}
 	if it.Content != "" && it.Content != "backup" {
+		return nil
+	}
+	t, ok := proxmox.Timestamp(int64(it.CTime))
+	if !ok {
+		c.rejected.add(int64(it.CTime))
 		return nil
 	}
 	size, hasSize := uint64(0), false
@@ -142,6 +155,9 @@ func (c *contentAgg) add(dec decoder) error {
 	vmid := int(*it.VMID)
 	a := c.aggs[vmid]
 	if a == nil {
+		if err := tooMany(len(c.aggs), "guests"); err != nil {
+			return err
+		}
 		a = &guestBackups{perStorage: map[string]time.Time{}}
 		c.aggs[vmid] = a
 	}
@@ -151,7 +167,12 @@ func (c *contentAgg) add(dec decoder) error {
 	if strings.HasPrefix(it.Format, "pbs-") && hasSize && size <= 1 {
 		return nil
 	}
-	t := time.Unix(int64(it.CTime), 0)
+	// A backup dated in the future is counted apart and never hides the
+	// age of the real last one.
+	if datedInFuture(t, c.now) {
+		a.future++
+		return nil
+	}
 	if t.After(a.perStorage[c.storage]) {
 		a.perStorage[c.storage] = t
 	}

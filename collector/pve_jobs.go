@@ -111,6 +111,9 @@ func (v *pveView) collectJobs(ctx context.Context, out *PVEData) error {
 		if err := dec.Decode(&raw); err != nil {
 			return err
 		}
+		if err := tooMany(len(out.jobList), "backup jobs"); err != nil {
+			return err
+		}
 		job, ok, err := decodeJob(raw)
 		if ok {
 			out.jobList = append(out.jobList, job)

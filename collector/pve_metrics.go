@@ -7,6 +7,7 @@ import (
 var (
 	guestInfoDesc        = newDesc("guest_info", "A Proxmox VE guest's name, type, node, pool, tags and whether it is a template.", "vmid", "name", "guest_type", "node", "pool", "tags", "template")
 	guestBackupsDesc     = newDesc("guest_backups", "Number of the guest's backups on all backup storages.", "vmid")
+	guestFutureDesc      = newDesc("guest_future_backups", "Number of the guest's finished backups dated more than the clock-skew allowance (10 minutes) after the probe time; they are never taken as the last backup.", "vmid")
 	guestLastTimeDesc    = newDesc("guest_last_backup_timestamp_seconds", "Time of the guest's newest finished backup.", "vmid")
 	guestLastAgeDesc     = newDesc("guest_last_backup_age_seconds", "Age of the guest's newest finished backup at probe time.", "vmid")
 	guestLastSizeDesc    = newDesc("guest_last_backup_size_bytes", "Size of the guest's newest finished backup.", "vmid")
@@ -48,6 +49,7 @@ func (e *emitter) pve(r *Result) {
 		e.gauge(guestInfoDesc, 1, id, g.Name, g.Type, g.Node, g.Pool, g.Tags, boolLabel(g.Template))
 		if d.BackupsKnown {
 			e.gauge(guestBackupsDesc, float64(g.Backups), id)
+			e.gauge(guestFutureDesc, float64(g.FutureBackups), id)
 		}
 		if b := g.Last; b != nil {
 			e.gauge(guestLastTimeDesc, float64(b.Time.Unix()), id)

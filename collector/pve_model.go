@@ -54,6 +54,9 @@ type Guest struct {
 	// Backups counts the guest's backups on all backup storages,
 	// unfinished ones included.
 	Backups int
+	// FutureBackups counts the finished backups dated beyond the clock-skew
+	// allowance after the probe time; Last and PerStorage ignore them.
+	FutureBackups int
 	// Last is the newest finished backup, nil if there is none.
 	Last *GuestBackup
 	// PerStorage holds the newest finished backup time per storage.

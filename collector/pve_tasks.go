@@ -250,6 +250,9 @@ func oneGuestError(res tasklog.Log, vmid int, status string) string {
 func (v *pveView) listTasks(ctx context.Context, node string) ([]taskItem, error) {
 	since := v.p.now.Add(-time.Duration(v.p.target.TaskLookback)).Unix()
 	var tasks []taskItem
+	var rejected rejectedDates
+	path := "/nodes/" + url.PathEscape(node) + "/tasks"
+	defer func() { rejected.warn(v.p, path, "tasks") }()
 	for start := 0; ; start += taskPageSize {
 		q := url.Values{
 			"typefilter": {"vzdump"},
@@ -259,13 +262,26 @@ func (v *pveView) listTasks(ctx context.Context, node string) ([]taskItem, error
 			"limit":      {strconv.Itoa(taskPageSize)},
 		}
 		n := 0
-		err := v.p.session.Each(ctx, "/nodes/"+url.PathEscape(node)+"/tasks", q, func(dec decoder) error {
+		err := v.p.session.Each(ctx, path, q, func(dec decoder) error {
 			var t taskItem
 			n++
 			if err := dec.Decode(&t); err != nil {
 				return err
 			}
+			if _, ok := proxmox.Timestamp(int64(t.StartTime)); !ok {
+				rejected.add(int64(t.StartTime))
+				return nil
+			}
+			if t.EndTime != nil {
+				if _, ok := proxmox.Timestamp(int64(*t.EndTime)); !ok {
+					rejected.add(int64(*t.EndTime))
+					return nil
+				}
+			}
 			if t.Type == "vzdump" && int64(t.StartTime) >= since {
+				if err := tooMany(len(tasks), "tasks"); err != nil {
+					return err
+				}
 				tasks = append(tasks, t)
 			}
 			return nil
@@ -288,6 +304,7 @@ func (v *pveView) readTaskLog(ctx context.Context, node, upid string, loc *time.
 	p := tasklog.NewParser(loc)
 	cmdline := ""
 	path := "/nodes/" + url.PathEscape(node) + "/tasks/" + url.PathEscape(upid) + "/log"
+	lines := 0
 	for start := 0; ; start += taskPageSize {
 		limit := taskPageSize
 		if firstLine {
@@ -301,6 +318,11 @@ func (v *pveView) readTaskLog(ctx context.Context, node, upid string, loc *time.
 				T string      `json:"t"`
 			}
 			n++
+			// The parser keeps what each line says about a guest.
+			if err := tooMany(lines, "log lines"); err != nil {
+				return err
+			}
+			lines++
 			if err := dec.Decode(&row); err != nil {
 				return err
 			}

@@ -109,6 +109,9 @@ type Group struct {
 	Comment    string
 	// Snapshots counts every snapshot, finished or not.
 	Snapshots int
+	// FutureSnapshots counts the finished snapshots dated beyond the
+	// clock-skew allowance after the probe time; Last ignores them.
+	FutureSnapshots int
 	// Last is the newest finished snapshot, nil if there is none.
 	Last *Snapshot
 }

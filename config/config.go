@@ -36,6 +36,15 @@ var (
 	DefaultTimeout      = model.Duration(30 * time.Second)
 	DefaultTaskLookback = model.Duration(8 * 24 * time.Hour)
 	DefaultConcurrency  = 4
+	// DefaultMaxResponseBytes bounds one API response after decompression.
+	// A PBS snapshot listing takes about 400 bytes per snapshot (more with
+	// many disks and comments): 1 GiB holds a listing of 1,000,000
+	// snapshots with room to spare.
+	DefaultMaxResponseBytes int64 = 1 << 30
+	// MinMaxResponseBytes and MaxMaxResponseBytes bound the option: below
+	// 1 MiB an ordinary task log fails, above 16 GiB it bounds nothing.
+	MinMaxResponseBytes int64 = 1 << 20
+	MaxMaxResponseBytes int64 = 16 << 30
 )
 
 // Ranges of the numeric fields. A value outside them is a configuration
@@ -73,6 +82,9 @@ type Target struct {
 	Timeout model.Duration `yaml:"timeout,omitempty"`
 	// Concurrency bounds the API requests in flight to this target.
 	Concurrency int `yaml:"concurrency,omitempty"`
+	// MaxResponseBytes bounds the bytes read from one API response, after
+	// decompression; a larger response fails its collector.
+	MaxResponseBytes int64 `yaml:"max_response_bytes,omitempty"`
 
 	// Datastores limits a PBS target to these datastores (default: all).
 	Datastores []string `yaml:"datastores,omitempty"`
@@ -233,6 +245,11 @@ func (t *Target) validate() error {
 		t.Concurrency = DefaultConcurrency
 	} else if t.Concurrency < 1 || t.Concurrency > MaxConcurrency {
 		fail("concurrency", "%d is out of range: use 1 to %d", t.Concurrency, MaxConcurrency)
+	}
+	if t.MaxResponseBytes == 0 {
+		t.MaxResponseBytes = DefaultMaxResponseBytes
+	} else if t.MaxResponseBytes < MinMaxResponseBytes || t.MaxResponseBytes > MaxMaxResponseBytes {
+		fail("max_response_bytes", "%d is out of range: use %d (1 MiB) to %d (16 GiB)", t.MaxResponseBytes, int64(MinMaxResponseBytes), int64(MaxMaxResponseBytes))
 	}
 
 	if t.Type == TypePVE && len(t.Datastores) > 0 {

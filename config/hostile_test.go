@@ -169,6 +169,12 @@ func TestRanges(t *testing.T) {
 		{"    task_lookback: 30m\n", `target "c": task_lookback: 30m is out of range: use 1h to 366d`},
 		{"    task_lookback: 400d\n", "task_lookback: 400d is out of range"},
 		{"    task_lookback: 366d\n", ""},
+		{"    max_response_bytes: -1\n", `target "c": max_response_bytes: -1 is out of range: use 1048576 (1 MiB) to 17179869184 (16 GiB)`},
+		{"    max_response_bytes: 1000\n", "max_response_bytes: 1000 is out of range"},
+		{"    max_response_bytes: 17179869185\n", "max_response_bytes: 17179869185 is out of range"},
+		{"    max_response_bytes: 1.5e9\n", "max_response_bytes: line 7: want a whole number"},
+		{"    max_response_bytes: 1048576\n", ""},
+		{"    max_response_bytes: 17179869184\n", ""},
 	} {
 		_, err := Parse([]byte(pveTarget("    token_secret: x\n" + tc.extra)))
 		switch {

@@ -57,7 +57,7 @@ func (idx *targetIndex) targetAt(line int) string {
 }
 
 // integerFields are the target fields that hold a count.
-var integerFields = map[string]bool{"concurrency": true}
+var integerFields = map[string]bool{"concurrency": true, "max_response_bytes": true}
 
 // fieldAt returns the target field whose definition holds the line, or "".
 func (idx *targetIndex) fieldAt(line int) string {

@@ -17,6 +17,7 @@ import (
 
 	"proxmox_backup_exporter/collector"
 	"proxmox_backup_exporter/config"
+	"proxmox_backup_exporter/proxmox"
 )
 
 func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
@@ -101,7 +102,6 @@ func (e *Exporter) ProbeTarget(ctx context.Context, name string, timeout time.Du
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	logger := e.logger.With("target", name)
 	start := time.Now()
 	failed := func(coll string, err error) *collector.Result {
 		return &collector.Result{
@@ -109,19 +109,26 @@ func (e *Exporter) ProbeTarget(ctx context.Context, name string, timeout time.Du
 			Collectors: []collector.CollectorStatus{{Name: coll, Err: err, Duration: time.Since(start)}},
 		}
 	}
+	// What the server sends may echo the secret: it is redacted from every
+	// log line and page of this probe.
+	secret, secretErr := t.ReadSecretContext(ctx)
+	red := proxmox.NewRedactor(secret)
+	probeLogger := redactingLogger(e.logger, red)
+	logger := probeLogger.With("target", name)
 	var res *collector.Result
 	client, err := clients[name].get(t)
-	if err != nil {
+	switch {
+	case err != nil:
 		logger.Error("Cannot build the API client", "err", err)
 		res = failed("version", err)
-	} else if secret, err := t.ReadSecretContext(ctx); err != nil {
-		logger.Error("Cannot read the token secret", "err", err)
-		res = failed("version", err)
-	} else {
+	case secretErr != nil:
+		logger.Error("Cannot read the token secret", "err", secretErr)
+		res = failed("version", secretErr)
+	default:
 		done := make(chan *collector.Result, 1)
 		probe := probeFunc
 		go func() {
-			done <- probe(ctx, t, client.Session(secret), collector.Options{Logger: e.logger, Now: e.opts.Now})
+			done <- probe(ctx, t, client.Session(secret), collector.Options{Logger: probeLogger, Now: e.opts.Now})
 		}()
 		grace := time.NewTimer(timeout + probeGrace - time.Since(start))
 		defer grace.Stop()
@@ -133,6 +140,7 @@ func (e *Exporter) ProbeTarget(ctx context.Context, name string, timeout time.Du
 			res = failed("version", err)
 		}
 	}
+	redactResult(res, red)
 	elapsed := time.Since(start)
 
 	outcome := "success"

@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"embed"
@@ -109,17 +110,28 @@ func (e *Exporter) serveStatus(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	// The page is encoded in full before anything is sent: a page that
+	// cannot be encoded is a 500 with a logged reason, never a 200 with an
+	// empty or cut body.
+	var buf bytes.Buffer
+	var err2 error
+	contentType := "text/html; charset=utf-8"
 	if asJSON {
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
+		contentType = "application/json"
+		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(page)
+		err2 = enc.Encode(page)
+	} else {
+		err2 = statusTemplate.Execute(&buf, page)
+	}
+	if err2 != nil {
+		e.logger.Error("Cannot render the status page", "path", r.URL.Path, "err", err2)
+		http.Error(w, "cannot render the status page: see the exporter's log", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := statusTemplate.Execute(w, page); err != nil {
-		e.logger.Error("Cannot render the status page", "err", err)
-	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	_, _ = w.Write(buf.Bytes())
 }
 
 // buildStatus probes the configured targets (or one of them) now, through
@@ -267,6 +279,9 @@ func guestRow(r *collector.Result, d *collector.PVEData, g *collector.Guest) sta
 	} else if d.BackupsKnown {
 		add(stateCritical, "never backed up")
 	}
+	if n := g.FutureBackups; n > 0 {
+		add(stateWarning, datedInFuture(n, "backup"))
+	}
 	if a := g.LastAttempt; a != nil {
 		if a.Success {
 			row.LastAttempt = "ok"
@@ -326,11 +341,23 @@ func groupRow(r *collector.Result, g *collector.Group) statusRow {
 		row.State = stateCritical
 		row.Reasons = append(row.Reasons, "no finished snapshot")
 	}
+	if n := g.FutureSnapshots; n > 0 {
+		row.State = worse(row.State, stateWarning)
+		row.Reasons = append(row.Reasons, datedInFuture(n, "snapshot"))
+	}
 	if strings.Contains(g.Comment, optOutComment) {
 		row.State = stateInfo
 		row.Reasons = append([]string{"opted out by the " + optOutComment + " comment"}, row.Reasons...)
 	}
 	return row
+}
+
+// datedInFuture is the reason of a row with backups dated in the future.
+func datedInFuture(n int, what string) string {
+	if n != 1 {
+		what += "s"
+	}
+	return fmt.Sprintf("%d %s dated more than %s in the future (a wrong clock?): not taken as the last backup", n, what, humanAge(collector.ClockSkewAllowance.Seconds()))
 }
 
 func humanAge(secs float64) string {

@@ -28,6 +28,7 @@ var wantAlerts = map[string][]string{
 	"ProxmoxBackupNotVerified":           {"info"},
 	"ProxmoxBackupUnencrypted":           {"info"},
 	"ProxmoxBackupSizeAnomaly":           {"warning"},
+	"ProxmoxBackupDatedInFuture":         {"warning"},
 	"ProxmoxBackupDatastoreFillingUp":    {"warning"},
 	"ProxmoxBackupDatastoreAlmostFull":   {"critical"},
 	"ProxmoxBackupJobFailed":             {"warning"},

@@ -40,6 +40,7 @@ var contract = setOf(
 	"proxmox_backup_gc_pending_bytes",
 	// PBS backup groups.
 	"proxmox_backup_group_snapshots",
+	"proxmox_backup_group_future_snapshots",
 	"proxmox_backup_group_last_backup_timestamp_seconds",
 	"proxmox_backup_group_last_backup_age_seconds",
 	"proxmox_backup_group_last_backup_size_bytes",
@@ -57,6 +58,7 @@ var contract = setOf(
 	// PVE guests.
 	"proxmox_backup_guest_info",
 	"proxmox_backup_guest_backups",
+	"proxmox_backup_guest_future_backups",
 	"proxmox_backup_guest_last_backup_timestamp_seconds",
 	"proxmox_backup_guest_last_backup_age_seconds",
 	"proxmox_backup_guest_last_backup_size_bytes",

@@ -50,6 +50,8 @@ type Client struct {
 	tokenID string
 	hc      *http.Client
 	sem     chan struct{}
+	// maxBytes bounds one response body after decompression.
+	maxBytes int64
 }
 
 // New builds the client of a validated target.
@@ -72,13 +74,21 @@ func New(t *config.Target) (*Client, error) {
 		return nil, fmt.Errorf("target %q: http client: %w", t.Name, err)
 	}
 	return &Client{
-		target:  t.Name,
-		product: Product(t.Type),
-		base:    t.BaseURL(),
-		tokenID: t.TokenID,
-		hc:      hc,
-		sem:     make(chan struct{}, t.Concurrency),
+		target:   t.Name,
+		product:  Product(t.Type),
+		base:     t.BaseURL(),
+		tokenID:  t.TokenID,
+		hc:       hc,
+		sem:      make(chan struct{}, t.Concurrency),
+		maxBytes: maxBytes(t.MaxResponseBytes),
 	}, nil
+}
+
+func maxBytes(n int64) int64 {
+	if n <= 0 {
+		return config.DefaultMaxResponseBytes
+	}
+	return n
 }
 
 // pinnedTLSConfig accepts exactly the server certificate with the given
@@ -120,13 +130,14 @@ func (c *Client) Session(secret string) *Session {
 	} else {
 		auth = "PVEAPIToken=" + c.tokenID + "=" + secret
 	}
-	return &Session{c: c, auth: auth, inflight: map[uint64]string{}}
+	return &Session{c: c, auth: auth, red: NewRedactor(secret), inflight: map[uint64]string{}}
 }
 
 // Session issues authenticated requests for one probe.
 type Session struct {
 	c    *Client
 	auth string
+	red  *Redactor
 
 	mu       sync.Mutex
 	next     uint64
@@ -166,39 +177,49 @@ func (s *Session) Target() string { return s.c.target }
 func (s *Session) Product() Product { return s.c.product }
 
 // Get fetches path (relative to /api2/json) and decodes the envelope's data
-// into v.
+// into v. A listing decoded into a slice is read element by element and
+// holds at most MaxElements elements; any other data is one value of at most
+// MaxValueBytes.
 func (s *Session) Get(ctx context.Context, path string, query url.Values, v any) error {
-	return s.do(ctx, path, query, func(dec *json.Decoder) error {
-		return decodeData(dec, func(dec *json.Decoder) error { return dec.Decode(v) })
+	return s.do(ctx, path, query, func(st *stream) error {
+		return st.data(func() error { return st.into(v) })
 	})
 }
 
 // Each streams the array in the envelope's data: it calls fn once per
 // element, with the decoder positioned at the element. fn must consume
 // exactly one JSON value (for example with dec.Decode). Memory stays bounded
-// by one element, whatever the length of the listing. A null data is an
-// empty listing.
+// by one element (at most MaxValueBytes), whatever the length of the
+// listing; what fn keeps is fn's to bound (see MaxElements). A null data is
+// an empty listing.
 func (s *Session) Each(ctx context.Context, path string, query url.Values, fn func(dec *json.Decoder) error) error {
-	return s.do(ctx, path, query, func(dec *json.Decoder) error {
-		return decodeData(dec, func(dec *json.Decoder) error { return eachElement(dec, fn) })
+	return s.do(ctx, path, query, func(st *stream) error {
+		return st.data(func() error { return st.each(fn) })
 	})
 }
 
 // DecodeEach streams the array in the {"data": ...} envelope of a response
-// body, like Session.Each does for a live request.
+// body, like Session.Each does for a live request, within the default
+// bounds.
 func DecodeEach(r io.Reader, fn func(dec *json.Decoder) error) error {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	return decodeData(dec, func(dec *json.Decoder) error { return eachElement(dec, fn) })
+	st := newStream(r, config.DefaultMaxResponseBytes)
+	return st.data(func() error { return st.each(fn) })
 }
 
-func (s *Session) do(ctx context.Context, path string, query url.Values, decode func(*json.Decoder) error) error {
+// drainTimeout bounds the read of what follows a decoded body. A server
+// that sends its whole answer and then stalls costs at most this, not the
+// probe: the connection is then dropped instead of reused.
+const drainTimeout = 250 * time.Millisecond
+
+func (s *Session) do(ctx context.Context, path string, query url.Values, decode func(*stream) error) error {
 	endpoint := path
 	u := s.c.base.JoinPath("api2", "json", path)
 	if len(query) > 0 {
 		u.RawQuery = query.Encode()
 		endpoint += "?" + u.RawQuery
 	}
+	// Paths may hold names from earlier responses (a UPID, a store).
+	endpoint = s.red.String(endpoint)
 	defer s.track(endpoint)()
 
 	select {
@@ -208,7 +229,11 @@ func (s *Session) do(ctx context.Context, path string, query url.Values, decode 
 		return s.fail(endpoint, 0, fmt.Errorf("waiting for a free connection slot: %w", context.Cause(ctx)))
 	}
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	// The request has a context of its own so that a stalled drain can
+	// abort it without waiting for the probe's deadline.
+	reqCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return s.fail(endpoint, 0, err)
 	}
@@ -226,11 +251,7 @@ func (s *Session) do(ctx context.Context, path string, query url.Values, decode 
 	if err != nil {
 		return s.fail(endpoint, 0, cleanTransportError(err))
 	}
-	defer func() {
-		// Drain a little so that the connection can be reused, then close.
-		_, _ = io.CopyN(io.Discard, resp.Body, 4096)
-		resp.Body.Close()
-	}()
+	defer drain(resp.Body, cancel)
 
 	body, err := decodedBody(resp)
 	if err != nil {
@@ -238,17 +259,40 @@ func (s *Session) do(ctx context.Context, path string, query url.Values, decode 
 	}
 	if resp.StatusCode != http.StatusOK {
 		msg := errorMessage(body)
+		if ctxErr := context.Cause(ctx); ctxErr != nil && ctx.Err() != nil {
+			msg += fmt.Sprintf(" (the error body stalled: %v)", ctxErr)
+		}
 		return s.fail(endpoint, resp.StatusCode, errors.New(msg))
 	}
-	dec := json.NewDecoder(body)
-	dec.UseNumber()
-	if err := decode(dec); err != nil {
+	st := newStream(body, s.c.maxBytes)
+	st.br.ctx = ctx
+	if err := decode(st); err != nil {
 		if ctxErr := context.Cause(ctx); ctxErr != nil && ctx.Err() != nil {
 			err = fmt.Errorf("%w (while reading the response: %v)", ctxErr, err)
 		}
 		return s.fail(endpoint, resp.StatusCode, fmt.Errorf("bad response body: %w", err))
 	}
 	return nil
+}
+
+// drain reads a little of what follows the decoded body, so that the
+// connection can be reused, then closes the body. A read that does not
+// finish within drainTimeout is aborted through the request's context.
+func drain(body io.ReadCloser, cancel context.CancelFunc) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = io.CopyN(io.Discard, body, 4096)
+	}()
+	t := time.NewTimer(drainTimeout)
+	select {
+	case <-done:
+		t.Stop()
+	case <-t.C:
+		cancel()
+		<-done
+	}
+	body.Close()
 }
 
 func decodedBody(resp *http.Response) (io.Reader, error) {
@@ -318,5 +362,5 @@ func cleanTransportError(err error) error {
 }
 
 func (s *Session) fail(endpoint string, status int, err error) error {
-	return &Error{Target: s.c.target, Product: s.c.product, Endpoint: endpoint, Status: status, Err: err}
+	return &Error{Target: s.c.target, Product: s.c.product, Endpoint: endpoint, Status: status, Err: s.red.Error(err)}
 }

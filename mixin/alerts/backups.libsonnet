@@ -169,6 +169,20 @@ function(c) {
       'The last backup of %s ({{ $value | humanize1024 }}B) is not encrypted.' % q.guestOrGroupWho,
     ),
     q.alert(
+      'ProxmoxBackupDatedInFuture',
+      'warning',
+      // The exporter counts backups dated beyond its clock-skew allowance
+      // (10 minutes) apart and never takes them as the last backup, so
+      // this alert is all that shows them. Templates are included: their
+      // backups are backups too.
+      q.either(
+        q.guest('proxmox_backup_guest_future_backups{%(sel)s} > 0' % p, templates=true),
+        q.group('proxmox_backup_group_future_snapshots{%(sel)s} > 0' % p),
+      ),
+      'A backup is dated in the future.',
+      '{{ $value }} backup(s) of %s are dated in the future: a clock was wrong when they were made. They are not counted as the last backup, and pruning may keep them forever.' % q.guestOrGroupWho,
+    ),
+    q.alert(
       'ProxmoxBackupSizeAnomaly',
       'warning',
       q.either(
