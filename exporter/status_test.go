@@ -41,7 +41,7 @@ func TestStatusPage(t *testing.T) {
 	// Problems sort first.
 	seenOK := false
 	for _, r := range page.Rows {
-		if r.State == stateOK || r.State == stateInfo {
+		if r.State == stateOK || r.State == stateIgnored {
 			seenOK = true
 		} else if seenOK {
 			t.Errorf("row %s/%s (%s) sorts after a row without problems", r.Target, r.ID, r.State)
@@ -51,11 +51,11 @@ func TestStatusPage(t *testing.T) {
 	for _, r := range page.Rows {
 		byID[r.Target+"/"+r.ID] = r
 	}
-	if r := byID["cluster/104"]; r.State != stateInfo {
-		t.Errorf("104 carries the nobackup tag: state %q, want info", r.State)
+	if r := byID["cluster/104"]; r.State != stateIgnored {
+		t.Errorf("104 carries the nobackup tag: state %q, want ignored", r.State)
 	}
-	if r := byID["cluster/9000"]; r.State != stateInfo {
-		t.Errorf("the template: state %q, want info", r.State)
+	if r := byID["cluster/9000"]; r.State != stateIgnored && r.State != stateInfo {
+		t.Errorf("the template: state %q, want ignored or info (templates are judged only by verification and encryption)", r.State)
 	}
 	if r := byID["cluster/106"]; r.State != stateCritical || r.AgeSeconds != nil {
 		t.Errorf("106 was never backed up: %+v", r)
