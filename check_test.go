@@ -105,7 +105,7 @@ func TestCheckCommand(t *testing.T) {
 		{[]string{"healthy"}, pluginOK, nil},
 		{[]string{"faulty"}, pluginWarning, []string{"[WARNING] faulty: collector jobs: collector failing: collector jobs fails:"}},
 		{[]string{"pve"}, pluginCritical, []string{
-			"[CRITICAL] pve: guest 101 (web01): last backup attempt failed:",
+			"[CRITICAL] pve: guest 101 (web01): last attempt failed:",
 			"[CRITICAL] pve: guest 100 (db01): verification failed:",
 		}},
 		{[]string{"pbs"}, pluginCritical, []string{

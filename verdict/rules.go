@@ -156,7 +156,7 @@ var Rules = []Rule{
 				}
 			}
 		}},
-	{ID: "last_attempt_failed", Alert: "ProxmoxBackupFailed", Severity: Critical, Title: "last backup attempt failed",
+	{ID: "last_attempt_failed", Alert: "ProxmoxBackupFailed", Severity: Critical, Title: "last attempt failed",
 		find: func(in *input) {
 			d := in.r.PVE
 			if d == nil || !in.r.Up || !d.AttemptsKnown {
