@@ -104,10 +104,10 @@ var identityLabels = []string{"alertname", "severity", "target", "vmid", "node",
 // generated rules fire, as promtool evaluates them on the exporter's /probe
 // output.
 //
-// The probes' samples become promtool input series over two hours that end
-// at the probe: timestamps and other values stay as probed (timestamps
+// The probes' samples become promtool input series over 75 minutes that
+// end at the probe: timestamps and other values stay as probed (timestamps
 // shifted to promtool's clock, which starts at 0), ages grow with time.
-// Two hours lets every "for:" elapse. What needs more history than that
+// That lets every "for:" (at most 1h) elapse. What needs more history than that
 // (verdict.Rule.HistoryOnly) is thereby out of both sides. The opt-in
 // labels of ProxmoxBackupNotVerified and ProxmoxBackupUnencrypted are set
 // on every series, as the verdict reports those problems for every target.
@@ -144,8 +144,8 @@ var promtools = func(t *testing.T) []promtool {
 
 // Evaluation window of the promtool test.
 const (
-	agreeSteps    = 120
-	agreeInterval = time.Minute
+	agreeSteps    = 15
+	agreeInterval = 5 * time.Minute
 )
 
 // agreementTest writes a promtool unit test whose input is the exporter's
