@@ -9,8 +9,12 @@
 // probe; the verdict evaluates them as Prometheus does over a short, steady
 // history, in which they never fire.
 //
-// To add a problem, append a Rule to Rules (rules.go) with the alert it
-// mirrors; the agreement test against promtool then covers it.
+// To add a problem, add its alert to the mixin and append a Rule to Rules
+// (rules.go) that mirrors it; TestRulesMirrorTheAlerts fails until both
+// exist, and the agreement test against promtool (exporter/
+// agreement_test.go) then covers it. If the alert identifies its object by
+// a label not yet in that test's identityLabels, add the label there, and
+// give the Object those labels.
 package verdict
 
 import (
