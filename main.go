@@ -3,10 +3,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	_ "time/tzdata" // node time zones must load in minimal containers too
 
@@ -42,10 +44,12 @@ func run(args []string) int {
 		configCheck   = app.Flag("config.check", "Validate the configuration file, print the result and exit (0 valid, 1 invalid).").Bool()
 		timeoutOffset = app.Flag("timeout-offset", "Subtracted from Prometheus' scrape timeout to leave time for the response.").Default("0.5s").Duration()
 		noStatusPage  = app.Flag("web.disable-status-page", "Turn off the /status page and /status.json.").Bool()
+		statusTTL     = app.Flag("web.status-cache-ttl", "How long /status reuses a target's probe; concurrent views always share one probe per target (0 for a new probe per view).").Default("10s").Duration()
 		toolkitFlags  = kingpinflag.AddFlags(app, defaultAddress)
 	)
 	serveCmd := app.Command("serve", "Run the exporter (the default).").Default()
 	hashCmd := app.Command("hash-password", "Read a password from standard input and print its bcrypt hash for the web config's basic_auth_users.")
+	checkCmd, checkFlags := addCheckFlags(app)
 	promslogConfig := &promslog.Config{}
 	flag.AddFlags(app, promslogConfig)
 	app.Version(version.Print(exporterName))
@@ -56,6 +60,10 @@ func run(args []string) int {
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", exporterName, err)
+		if slices.Contains(args, checkCmd.FullCommand()) {
+			fmt.Printf("UNKNOWN - %v\n", err) // a plugin's usage error
+			return pluginUnknown
+		}
 		return 2
 	}
 	switch cmd {
@@ -65,6 +73,8 @@ func run(args []string) int {
 			return 1
 		}
 		return 0
+	case checkCmd.FullCommand():
+		return runCheck(context.Background(), *configFile, checkFlags, os.Stdout, os.Stderr)
 	case serveCmd.FullCommand():
 	}
 	logger := promslog.New(promslogConfig)
@@ -102,6 +112,7 @@ func run(args []string) int {
 		TimeoutOffset:     *timeoutOffset,
 		Registry:          reg,
 		DisableStatusPage: *noStatusPage,
+		StatusCacheTTL:    *statusTTL,
 	})
 	if err != nil {
 		logger.Error("Cannot start without a valid configuration", "err", err)

@@ -19,6 +19,7 @@ import (
 
 	"proxmox_backup_exporter/config"
 	"proxmox_backup_exporter/proxmox"
+	"proxmox_backup_exporter/verdict"
 )
 
 // Options configure an Exporter.
@@ -33,6 +34,11 @@ type Options struct {
 	Now func() time.Time
 	// DisableStatusPage turns /status and /status.json off.
 	DisableStatusPage bool
+	// Thresholds judge the backups on /status and in Check; zero means
+	// the mixin's defaults (verdict.Defaults).
+	Thresholds verdict.Thresholds
+	// StatusCacheTTL is how long /status reuses a target's probe.
+	StatusCacheTTL time.Duration
 }
 
 // Exporter holds the current configuration and one API client per target.
@@ -46,6 +52,8 @@ type Exporter struct {
 	landing http.Handler
 	// Set by Server; 0 leaves the deadlines alone.
 	writeMargin, bodyTimeout time.Duration
+
+	statusProbes statusProbes
 
 	reloadSuccess   prometheus.Gauge
 	reloadTimestamp prometheus.Gauge
@@ -61,6 +69,9 @@ func New(opts Options) (*Exporter, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Thresholds == (verdict.Thresholds{}) {
+		opts.Thresholds = verdict.Defaults()
 	}
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()

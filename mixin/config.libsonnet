@@ -7,7 +7,9 @@
     // The labels that identify one probed target; every join uses them.
     targetLabels: 'job, instance, target',
 
-    // Alert thresholds; durations in seconds.
+    // Alert thresholds; durations in seconds. The exporter's /status and
+    // check command judge with the same defaults (verdict.Defaults in Go); a
+    // test keeps the two equal.
     missedGracePeriod: 6 * 3600,
     tooOldWarning: 36 * 3600,
     tooOldCritical: 48 * 3600,
