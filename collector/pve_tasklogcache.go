@@ -16,8 +16,10 @@ import (
 // zone the log's local times were read in; the value is the parse.
 //
 // It is bounded by entries and by an estimate of the bytes it holds; the
-// least recently used entries go first. A restart empties it, which costs
-// one full read of the logs in the lookback.
+// least recently used entries go first, and so do those of tasks that
+// started before their target's lookback, which no probe reads again. A
+// restart empties it, which costs one full read of the logs in the
+// lookback.
 type TaskLogCache struct {
 	maxEntries int
 	maxBytes   int64
@@ -57,6 +59,8 @@ type taskLogEntry struct {
 	key   taskLogKey
 	facts logFacts
 	size  int64
+	// expires is when the task leaves the target's lookback.
+	expires time.Time
 }
 
 // logFacts is a compact parse of a finished task's log.
@@ -152,8 +156,8 @@ func (c *TaskLogCache) get(k taskLogKey, firstLine bool) (logFacts, bool) {
 // put stores the facts of a finished task, never replacing a full read by
 // a first-line one, and evicts the least recently used entries beyond the
 // bounds.
-func (c *TaskLogCache) put(k taskLogKey, f logFacts) {
-	e := &taskLogEntry{key: k, facts: f}
+func (c *TaskLogCache) put(k taskLogKey, f logFacts, expires, now time.Time) {
+	e := &taskLogEntry{key: k, facts: f, expires: expires}
 	e.size = e.estimate()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -169,9 +173,12 @@ func (c *TaskLogCache) put(k taskLogKey, f logFacts) {
 		c.items[k] = c.lru.PushFront(e)
 		c.bytes += e.size
 	}
-	for c.lru.Len() > 0 && (c.lru.Len() > c.maxEntries || c.bytes > c.maxBytes) {
+	for c.lru.Len() > 0 {
 		last := c.lru.Back()
 		old := last.Value.(*taskLogEntry)
+		if c.lru.Len() <= c.maxEntries && c.bytes <= c.maxBytes && now.Before(old.expires) {
+			break
+		}
 		c.lru.Remove(last)
 		delete(c.items, old.key)
 		c.bytes -= old.size

@@ -259,16 +259,17 @@ func TestTaskLogCacheBound(t *testing.T) {
 		}
 		return newLogFacts(res, "INFO: starting new backup job: vzdump --all 1", true)
 	}
+	far := testNow.Add(24 * time.Hour)
 
 	// By entries, least recently used first.
 	c := NewTaskLogCache(3, 1<<30)
 	for i := 1; i <= 3; i++ {
-		c.put(key(i), facts(1))
+		c.put(key(i), facts(1), far, testNow)
 	}
 	if _, ok := c.get(key(1), false); !ok {
 		t.Fatal("entry 1 missing")
 	}
-	c.put(key(4), facts(1))
+	c.put(key(4), facts(1), far, testNow)
 	if _, ok := c.get(key(2), false); ok {
 		t.Error("entry 2, the least recently used, was kept")
 	}
@@ -286,7 +287,7 @@ func TestTaskLogCacheBound(t *testing.T) {
 	limit := 2*one.estimate() + one.estimate()/2
 	c = NewTaskLogCache(1000, limit)
 	for i := 1; i <= 10; i++ {
-		c.put(key(i), facts(100))
+		c.put(key(i), facts(100), far, testNow)
 		if st := c.Stats(); st.Bytes > limit || st.Entries > 2 {
 			t.Fatalf("after %d entries: %+v, limit %d bytes", i, st, limit)
 		}
@@ -295,7 +296,7 @@ func TestTaskLogCacheBound(t *testing.T) {
 		t.Error("the newest entry was evicted")
 	}
 	// An entry larger than the bound is not kept.
-	c.put(key(99), facts(1000))
+	c.put(key(99), facts(1000), far, testNow)
 	if st := c.Stats(); st.Bytes > limit {
 		t.Errorf("an oversized entry is kept: %+v", st)
 	}
@@ -303,17 +304,29 @@ func TestTaskLogCacheBound(t *testing.T) {
 	// A first line does not answer a full read, nor replace one.
 	c = NewTaskLogCache(10, 1<<20)
 	first := newLogFacts(tasklog.Log{}, "INFO: starting new backup job: vzdump 100", false)
-	c.put(key(1), first)
+	c.put(key(1), first, far, testNow)
 	if _, ok := c.get(key(1), false); ok {
 		t.Error("a first-line entry answered a full read")
 	}
 	if f, ok := c.get(key(1), true); !ok || f.cmdline != first.cmdline {
 		t.Error("a first-line entry did not answer a first-line read")
 	}
-	c.put(key(1), facts(2))
-	c.put(key(1), first)
+	c.put(key(1), facts(2), far, testNow)
+	c.put(key(1), first, far, testNow)
 	if f, ok := c.get(key(1), false); !ok || len(f.attempts) != 2 {
 		t.Errorf("the full entry was replaced: %+v", f)
+	}
+
+	// Tasks that left the lookback go, least recently used first.
+	c = NewTaskLogCache(10, 1<<20)
+	c.put(key(1), facts(1), testNow.Add(time.Hour), testNow)
+	c.put(key(2), facts(1), far, testNow)
+	c.put(key(3), facts(1), far, testNow.Add(2*time.Hour))
+	if _, ok := c.get(key(1), false); ok {
+		t.Error("an entry past its lookback was kept")
+	}
+	if st := c.Stats(); st.Entries != 2 {
+		t.Errorf("stats %+v", st)
 	}
 }
 

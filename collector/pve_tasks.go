@@ -236,7 +236,7 @@ func (v *pveView) nodeAttempts(ctx context.Context, node string, loc *time.Locat
 			// "unexpected status"): the reason is in the log. A scheduled
 			// run needs the log's first line to be tied to its job.
 			if !a.Success || rt.user == schedulerUser {
-				res, cmdline, err := v.readTaskLog(ctx, node, t.UPID, loc, a.Success, ended)
+				res, cmdline, err := v.readTaskLog(ctx, node, t.UPID, rt.start, loc, a.Success, ended)
 				if err != nil {
 					return found, tied, err
 				}
@@ -257,7 +257,7 @@ func (v *pveView) nodeAttempts(ctx context.Context, node string, loc *time.Locat
 		}
 		// A job over several guests, or one that failed before naming any:
 		// only its log tells who was in it.
-		res, cmdline, err := v.readTaskLog(ctx, node, t.UPID, loc, false, ended)
+		res, cmdline, err := v.readTaskLog(ctx, node, t.UPID, rt.start, loc, false, ended)
 		if err != nil {
 			return found, tied, err
 		}
@@ -353,7 +353,7 @@ func (v *pveView) listTasks(ctx context.Context, node string) ([]taskItem, error
 // only its first line. It also returns the job's command line (the log's
 // first line). The log of a finished task is read once: later probes take
 // its parse from the cache.
-func (v *pveView) readTaskLog(ctx context.Context, node, upid string, loc *time.Location, firstLine, finished bool) (tasklog.Log, string, error) {
+func (v *pveView) readTaskLog(ctx context.Context, node, upid string, start time.Time, loc *time.Location, firstLine, finished bool) (tasklog.Log, string, error) {
 	cache := v.p.taskLogs
 	var key taskLogKey
 	if finished && cache != nil {
@@ -400,7 +400,7 @@ func (v *pveView) readTaskLog(ctx context.Context, node, upid string, loc *time.
 	}
 	res := p.Result()
 	if finished && cache != nil {
-		cache.put(key, newLogFacts(res, cmdline, !firstLine))
+		cache.put(key, newLogFacts(res, cmdline, !firstLine), start.Add(time.Duration(v.p.target.TaskLookback)), v.p.now)
 	}
 	return res, cmdline, nil
 }
