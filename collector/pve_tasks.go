@@ -76,7 +76,10 @@ func (v *pveView) collectTasks(ctx context.Context, out *PVEData) error {
 	if jerr == nil {
 		events := make([]*calendar.Event, len(jobs))
 		for i := range jobs {
-			if ev, err := calendar.Parse(jobs[i].Schedule); err == nil && jobs[i].Schedule != "" {
+			if jobs[i].Schedule == "" {
+				continue
+			}
+			if ev, err := calendar.Parse(jobs[i].Schedule); err == nil {
 				events[i] = ev
 			}
 		}
