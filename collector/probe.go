@@ -22,6 +22,9 @@ type Options struct {
 	// Permissions caches the token privilege checks; nil means a cache
 	// shared by the process.
 	Permissions *PermissionCache
+	// TaskLogs keeps the parsed logs of finished vzdump tasks; nil means
+	// a cache shared by the process.
+	TaskLogs *TaskLogCache
 }
 
 // Probe queries the target through the session and returns what it learned
@@ -43,7 +46,11 @@ func Probe(ctx context.Context, t *config.Target, s *proxmox.Session, opts Optio
 	if perms == nil {
 		perms = defaultPermissionCache
 	}
-	p := &prober{target: t, session: s, logger: logger, now: r.Now, perms: perms}
+	taskLogs := opts.TaskLogs
+	if taskLogs == nil {
+		taskLogs = defaultTaskLogCache
+	}
+	p := &prober{target: t, session: s, logger: logger, now: r.Now, perms: perms, taskLogs: taskLogs}
 	switch t.Type {
 	case config.TypePBS:
 		r.PBS = &PBSData{}
@@ -63,6 +70,8 @@ type prober struct {
 	logger  *slog.Logger
 	now     time.Time
 	perms   *PermissionCache
+	// taskLogs keeps finished tasks' logs between probes.
+	taskLogs *TaskLogCache
 }
 
 // task is one sub-collector. run fills part (a Result of its own) and

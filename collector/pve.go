@@ -110,6 +110,7 @@ type pveView struct {
 	nodes    memo[[]Node]
 	storages memo[[]nodeStorage]
 	zones    memo[zoneInfo]
+	jobs     memo[[]PVEJob]
 }
 
 // pveResource is an item of GET /cluster/resources?type=vm.

@@ -105,7 +105,18 @@ func (v *pveView) collectJobs(ctx context.Context, out *PVEData) error {
 	// Schedules run in each node's time zone; due times need it.
 	zi, zerr := v.zones.get(ctx, v.fetchZones)
 	out.zones, out.zoneNotes = zi.zones, zi.notes
-	out.jobsRead = true
+	jobs, err := v.jobs.get(ctx, v.fetchJobs)
+	if err != nil {
+		return err
+	}
+	// The probe's own copy: assembling fills in its fields.
+	out.jobList, out.jobsRead = append([]PVEJob(nil), jobs...), true
+	return zerr
+}
+
+// fetchJobs lists the cluster's backup jobs.
+func (v *pveView) fetchJobs(ctx context.Context) ([]PVEJob, error) {
+	var jobs []PVEJob
 	err := v.p.session.Each(ctx, "/cluster/backup", nil, func(dec decoder) error {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
@@ -116,15 +127,14 @@ func (v *pveView) collectJobs(ctx context.Context, out *PVEData) error {
 		}
 		job, ok, err := decodeJob(raw)
 		if ok {
-			out.jobList = append(out.jobList, job)
+			jobs = append(jobs, job)
 		}
 		return err
 	})
 	if err != nil {
-		out.jobList, out.jobsRead = nil, false
-		return err
+		return nil, err
 	}
-	return zerr
+	return jobs, nil
 }
 
 // decodeJob reads a /cluster/backup item; ok is false for other job types.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"proxmox_backup_exporter/proxmox"
+	"proxmox_backup_exporter/proxmox/calendar"
 	"proxmox_backup_exporter/proxmox/tasklog"
 )
 
@@ -56,7 +57,9 @@ func (t *taskItem) running() bool {
 
 // collectTasks finds each guest's newest backup attempt in the vzdump tasks
 // of the guest's node, within the lookback. It reads the newest task logs
-// first and stops as soon as every guest on the node has an attempt.
+// first and stops as soon as every guest that an enabled job covers has an
+// attempt; a one-guest task is found by its id, whoever the guest. The
+// logs of finished tasks come from the process's cache once read.
 func (v *pveView) collectTasks(ctx context.Context, out *PVEData) error {
 	var errs errList
 	guests, err := v.guests.get(ctx, v.fetchGuests)
@@ -66,13 +69,34 @@ func (v *pveView) collectTasks(ctx context.Context, out *PVEData) error {
 	zi, err := v.zones.get(ctx, v.fetchZones)
 	errs.add(err)
 	out.zones, out.zoneNotes = zi.zones, zi.notes
+	// The jobs collector reports a failure to list the jobs; without them
+	// every guest is searched for.
+	jobs, jerr := v.jobs.get(ctx, v.fetchJobs)
+	var tier *jobTier
+	if jerr == nil {
+		events := make([]*calendar.Event, len(jobs))
+		for i := range jobs {
+			if jobs[i].Schedule == "" {
+				continue
+			}
+			if ev, err := calendar.Parse(jobs[i].Schedule); err == nil {
+				events[i] = ev
+			}
+		}
+		tier = newJobTier(jobs, events, zi.zones, guests)
+	}
 
 	byNode := map[string]map[int]bool{}
-	for _, g := range guests {
+	searched := map[string]map[int]bool{}
+	for gi := range guests {
+		g := &guests[gi]
 		if byNode[g.Node] == nil {
-			byNode[g.Node] = map[int]bool{}
+			byNode[g.Node], searched[g.Node] = map[int]bool{}, map[int]bool{}
 		}
 		byNode[g.Node][g.VMID] = true
+		if jerr != nil || coveredByEnabledJob(jobs, g) {
+			searched[g.Node][g.VMID] = true
+		}
 	}
 
 	var mu sync.Mutex
@@ -83,7 +107,7 @@ func (v *pveView) collectTasks(ctx context.Context, out *PVEData) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			found, tied, err := v.nodeAttempts(ctx, n.Name, zi.own[n.Name], byNode[n.Name])
+			found, tied, err := v.nodeAttempts(ctx, n.Name, zi.own[n.Name], byNode[n.Name], searched[n.Name], tier)
 			errs.add(err)
 			mu.Lock()
 			defer mu.Unlock()
@@ -106,15 +130,57 @@ func (v *pveView) collectTasks(ctx context.Context, out *PVEData) error {
 	return errs.err()
 }
 
-func (v *pveView) nodeAttempts(ctx context.Context, node string, loc *time.Location, needed map[int]bool) (map[int]*guestAttempts, []tiedTask, error) {
+func coveredByEnabledJob(jobs []PVEJob, g *Guest) bool {
+	for i := range jobs {
+		if jobs[i].Enabled && jobs[i].sel.selects(g) {
+			return true
+		}
+	}
+	return false
+}
+
+// nodeAttempts reads the node's tasks, newest first. needed are the node's
+// guests, searched those of them that an enabled job covers: the logs of
+// jobs over several guests are read only while a searched guest has no
+// attempt yet, or an enabled job with guests on the node has no run tied
+// to it yet (a guest in no job would otherwise have every log in the
+// lookback read). A one-guest task is the attempt of any needed guest.
+func (v *pveView) nodeAttempts(ctx context.Context, node string, loc *time.Location, needed, searched map[int]bool, tier *jobTier) (map[int]*guestAttempts, []tiedTask, error) {
 	found := map[int]*guestAttempts{}
 	var tied []tiedTask
 	if len(needed) == 0 {
 		return found, nil, nil
 	}
 	want := make(map[int]bool, len(needed))
+	pending := 0 // searched guests in want
 	for id := range needed {
 		want[id] = true
+		if searched[id] {
+			pending++
+		}
+	}
+	// The enabled jobs that select guests here: each one's newest run on
+	// the node gives its last run.
+	jobsLeft := map[int]bool{}
+	if tier != nil {
+		for i := range tier.jobs {
+			j := &tier.jobs[i]
+			if j.Enabled && (j.Node == "" || j.Node == node) && len(tier.local[i][node]) > 0 {
+				jobsLeft[i] = true
+			}
+		}
+	}
+	tie := func(rt *tiedTask) {
+		tied = append(tied, *rt)
+		if len(jobsLeft) > 0 {
+			delete(jobsLeft, tier.jobOf(rt))
+		}
+	}
+	settle := func(vmid int) {
+		delete(want, vmid)
+		if searched[vmid] {
+			pending--
+		}
 	}
 	tasks, err := v.listTasks(ctx, node)
 	if err != nil {
@@ -129,10 +195,15 @@ func (v *pveView) nodeAttempts(ctx context.Context, node string, loc *time.Locat
 		return a
 	}
 	for i := range tasks {
-		if len(want) == 0 {
+		if len(want) == 0 && len(jobsLeft) == 0 {
 			break
 		}
 		t := &tasks[i]
+		id := string(t.ID)
+		if id == "" && pending == 0 && len(jobsLeft) == 0 {
+			// Only guests in no enabled job lack an attempt: no more logs.
+			continue
+		}
 		ended := !t.running() && t.EndTime != nil
 		rt := tiedTask{node: node, upid: t.UPID, user: t.user(), start: time.Unix(int64(t.StartTime), 0), attempted: map[int]bool{}}
 		if ended {
@@ -147,7 +218,7 @@ func (v *pveView) nodeAttempts(ctx context.Context, node string, loc *time.Locat
 				rt.reason = "backup did not finish: task ended with unexpected status"
 			}
 		}
-		if id := string(t.ID); id != "" {
+		if id != "" {
 			// A run with one guest (PVE/API2/VZDump.pm makes the vmid the
 			// task id), manual or scheduled: the task is the attempt.
 			vmid, err := strconv.Atoi(id)
@@ -168,7 +239,7 @@ func (v *pveView) nodeAttempts(ctx context.Context, node string, loc *time.Locat
 			// "unexpected status"): the reason is in the log. A scheduled
 			// run needs the log's first line to be tied to its job.
 			if !a.Success || rt.user == schedulerUser {
-				res, cmdline, err := v.readTaskLog(ctx, node, t.UPID, loc, a.Success)
+				res, cmdline, err := v.readTaskLog(ctx, node, t.UPID, rt.start, loc, a.Success, ended)
 				if err != nil {
 					return found, tied, err
 				}
@@ -181,15 +252,15 @@ func (v *pveView) nodeAttempts(ctx context.Context, node string, loc *time.Locat
 				}
 			}
 			if ended {
-				tied = append(tied, rt)
+				tie(&rt)
 			}
 			get(vmid).last = a
-			delete(want, vmid)
+			settle(vmid)
 			continue
 		}
 		// A job over several guests, or one that failed before naming any:
 		// only its log tells who was in it.
-		res, cmdline, err := v.readTaskLog(ctx, node, t.UPID, loc, false)
+		res, cmdline, err := v.readTaskLog(ctx, node, t.UPID, rt.start, loc, false, ended)
 		if err != nil {
 			return found, tied, err
 		}
@@ -221,10 +292,10 @@ func (v *pveView) nodeAttempts(ctx context.Context, node string, loc *time.Locat
 				a.Start = rt.start
 			}
 			get(at.VMID).last = a
-			delete(want, at.VMID)
+			settle(at.VMID)
 		}
 		if ended {
-			tied = append(tied, rt)
+			tie(&rt)
 		}
 	}
 	return found, tied, nil
@@ -299,8 +370,21 @@ func (v *pveView) listTasks(ctx context.Context, node string) ([]taskItem, error
 
 // readTaskLog reads a whole task log, page by page, through the parser, or
 // only its first line. It also returns the job's command line (the log's
-// first line).
-func (v *pveView) readTaskLog(ctx context.Context, node, upid string, loc *time.Location, firstLine bool) (tasklog.Log, string, error) {
+// first line). The log of a finished task is read once: later probes take
+// its parse from the cache.
+func (v *pveView) readTaskLog(ctx context.Context, node, upid string, start time.Time, loc *time.Location, firstLine, finished bool) (tasklog.Log, string, error) {
+	cache := v.p.taskLogs
+	var key taskLogKey
+	if finished && cache != nil {
+		// The log's local times were read in the node's zone.
+		key = taskLogKey{target: v.p.target.Name + "\x00" + v.p.target.URL, node: node, upid: upid}
+		if loc != nil {
+			key.zone = loc.String()
+		}
+		if f, ok := cache.get(key, firstLine); ok {
+			return f.log(loc), f.cmdline, nil
+		}
+	}
 	p := tasklog.NewParser(loc)
 	cmdline := ""
 	path := "/nodes/" + url.PathEscape(node) + "/tasks/" + url.PathEscape(upid) + "/log"
@@ -339,5 +423,9 @@ func (v *pveView) readTaskLog(ctx context.Context, node, upid string, loc *time.
 			break
 		}
 	}
-	return p.Result(), cmdline, nil
+	res := p.Result()
+	if finished && cache != nil {
+		cache.put(key, newLogFacts(res, cmdline, !firstLine), start.Add(time.Duration(v.p.target.TaskLookback)), v.p.now)
+	}
+	return res, cmdline, nil
 }

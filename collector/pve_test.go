@@ -28,7 +28,8 @@ func probeSim(t testing.TB, typ, url, id, secret, extra string) *Result {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	return Probe(ctx, tg, c.Session(secret), Options{Now: func() time.Time { return testNow }})
+	// A cache of its own: tests reuse UPIDs with other logs.
+	return Probe(ctx, tg, c.Session(secret), Options{Now: func() time.Time { return testNow }, TaskLogs: NewTaskLogCache(100, 1<<20)})
 }
 
 func probePVE(t *testing.T, p *simulator.PVE) *Result {

@@ -49,6 +49,12 @@ type PVEGenOptions struct {
 	Guests          int
 	BackupsPerGuest int
 	Now             time.Time
+	// TaskDays is how many daily runs of the job each node's task history
+	// holds, newest first (default 1).
+	TaskDays int
+	// Unscheduled guests (the last ones, spread over the nodes) are
+	// excluded from the job: no task names them.
+	Unscheduled int
 }
 
 // GeneratePVE builds a deterministic cluster: guests spread over the nodes,
@@ -75,10 +81,17 @@ func GeneratePVE(o PVEGenOptions) *PVE {
 		run = run.AddDate(0, 0, -1)
 	}
 	pbs := PVEStorage{Name: "pbs", Type: "pbs", Shared: true, Server: "pbs.example.com", Datastore: "store1", Total: 64 << 40, Used: 40 << 40}
-	tasks := make([]PVETask, o.Nodes)
-	for n := range tasks {
-		tasks[n] = PVETask{Node: p.Nodes[n].Name, Start: run, End: run.Add(3 * time.Hour), Job: "backup-daily-all"}
+	if o.TaskDays < 1 {
+		o.TaskDays = 1
 	}
+	tasks := make([]PVETask, o.Nodes*o.TaskDays)
+	for n := 0; n < o.Nodes; n++ {
+		for d := 0; d < o.TaskDays; d++ {
+			start := run.AddDate(0, 0, -d)
+			tasks[d*o.Nodes+n] = PVETask{Node: p.Nodes[n].Name, Start: start, End: start.Add(3 * time.Hour), Job: "backup-daily-all"}
+		}
+	}
+	var exclude []string
 	for g := 0; g < o.Guests; g++ {
 		vmid := 100 + g
 		n := g % o.Nodes
@@ -96,10 +109,17 @@ func GeneratePVE(o PVEGenOptions) *PVE {
 			}
 			pbs.Volumes = append(pbs.Volumes, v)
 		}
-		tasks[n].Guests = append(tasks[n].Guests, PVETaskGuest{VMID: vmid, Type: typ, Start: start, Duration: 4 * time.Second})
+		if g >= o.Guests-o.Unscheduled {
+			exclude = append(exclude, fmt.Sprint(vmid))
+			continue
+		}
+		for d := 0; d < o.TaskDays; d++ {
+			t := &tasks[d*o.Nodes+n]
+			t.Guests = append(t.Guests, PVETaskGuest{VMID: vmid, Type: typ, Start: start.AddDate(0, 0, -d), Duration: 4 * time.Second})
+		}
 	}
 	p.Storages = []PVEStorage{pbs, {Name: "local", Type: "dir", Content: "iso,vztmpl,backup", Total: 100 << 30, Used: 20 << 30}}
-	p.Jobs = []PVEBackupJob{{ID: "backup-daily-all", Schedule: "01:00", Storage: "pbs", All: true, NextRun: run.AddDate(0, 0, 1).Unix()}}
+	p.Jobs = []PVEBackupJob{{ID: "backup-daily-all", Schedule: "01:00", Storage: "pbs", All: true, Exclude: strings.Join(exclude, ","), NextRun: run.AddDate(0, 0, 1).Unix()}}
 	p.Tasks = tasks
 	return p
 }

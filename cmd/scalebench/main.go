@@ -1,8 +1,10 @@
 // Command scalebench measures the exporter at scale against the simulator:
-// for each size it reports the median scrape latency, the exporter
-// process's peak RSS and allocations per scrape, and the transfer floor:
-// the time to fetch the same API responses with the same concurrency and
-// discard them. It prints a Markdown table (see docs/performance.md).
+// for each size it reports the API calls and bytes of the first scrape and
+// of a steady-state one (the exporter keeps finished task logs between
+// scrapes), the median steady-state scrape latency, the exporter process's
+// peak RSS and allocations per scrape, and the transfer floor: the time to
+// fetch the steady-state scrape's API responses with the same concurrency
+// and discard them. It prints a Markdown table (see docs/performance.md).
 package main
 
 import (
@@ -36,6 +38,7 @@ func main() {
 	exporterBin := flag.String("exporter", "./proxmox_backup_exporter", "the exporter binary to measure")
 	scrapes := flag.Int("scrapes", 7, "scrapes per size (the median is reported)")
 	quick := flag.Bool("quick", false, "only the smallest sizes")
+	only := flag.String("only", "", "only the sizes whose name contains this")
 	throughput := flag.Duration("throughput", 0, "instead: measure probes per second for this long against the large preset, with many targets scraped concurrently")
 	flag.Parse()
 	if *throughput > 0 {
@@ -52,32 +55,74 @@ func main() {
 		{name: "PBS 10k snapshots, 1,000 groups", pbs: &simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 100, Snapshots: 10, Now: now}},
 		{name: "PBS 100k snapshots, 1,000 groups", pbs: &simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 100, Snapshots: 100, Now: now}},
 		{name: "PBS 100k snapshots, 10,000 groups", pbs: &simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 1000, Snapshots: 10, Now: now}},
-		{name: "PVE 100 guests x 30 backups, 20 nodes", pve: &simulator.PVEGenOptions{Nodes: 20, Guests: 100, BackupsPerGuest: 30, Now: now}},
-		{name: "PVE 1,000 guests x 30 backups, 20 nodes", pve: &simulator.PVEGenOptions{Nodes: 20, Guests: 1000, BackupsPerGuest: 30, Now: now}},
-		{name: "PVE 5,000 guests x 30 backups, 20 nodes", pve: &simulator.PVEGenOptions{Nodes: 20, Guests: 5000, BackupsPerGuest: 30, Now: now}},
+		// PVE: every node keeps 8 days of the daily job's tasks (the
+		// default lookback) and 1% of the guests are in no job.
+		pveSize(20, 100, now),
+		pveSize(20, 1000, now),
+		pveSize(20, 3000, now),
+		pveSize(20, 5000, now),
 	}
 	if *quick {
 		sizes = []size{sizes[0], sizes[4]}
 	}
+	if *only != "" {
+		var keep []size
+		for _, s := range sizes {
+			if strings.Contains(s.name, *only) {
+				keep = append(keep, s)
+			}
+		}
+		sizes = keep
+	}
 	fmt.Printf("Machine: %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
-	fmt.Println("| size | scrape p50 | floor p50 | ratio | peak RSS | allocs/scrape | API requests |")
-	fmt.Println("|---|---|---|---|---|---|---|")
+	fmt.Println("| size | API calls first / steady | bytes first / steady | task logs first / steady | first scrape | scrape p50 | floor p50 | ratio | peak RSS | allocs/scrape |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, s := range sizes {
 		r, err := measure(*exporterBin, s, *scrapes)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", s.name, err)
 			os.Exit(1)
 		}
-		fmt.Printf("| %s | %s | %s | %.1fx | %.1f MiB | %.0f | %d |\n", s.name, r.scrape.Round(time.Millisecond), r.floor.Round(time.Millisecond),
-			float64(r.scrape)/float64(r.floor), float64(r.rss)/(1<<20), r.allocs, r.requests)
+		fmt.Printf("| %s | %d / %d | %s / %s | %d / %d | %s | %s | %s | %.1fx | %.1f MiB | %.0f |\n", s.name,
+			r.first.Calls, r.steady.Calls, mib(r.first.Bytes), mib(r.steady.Bytes), r.first.TaskLogCalls, r.steady.TaskLogCalls,
+			r.firstScrape.Round(time.Millisecond), r.scrape.Round(time.Millisecond), r.floor.Round(time.Millisecond),
+			float64(r.scrape)/float64(r.floor), float64(r.rss)/(1<<20), r.allocs)
 	}
 }
 
+func pveSize(nodes, guests int, now time.Time) size {
+	unscheduled := guests / 100
+	if unscheduled < nodes {
+		unscheduled = nodes
+	}
+	return size{
+		name: fmt.Sprintf("PVE %s guests x 30 backups, %d nodes", thousands(guests), nodes),
+		pve:  &simulator.PVEGenOptions{Nodes: nodes, Guests: guests, BackupsPerGuest: 30, TaskDays: 8, Unscheduled: unscheduled, Now: now},
+	}
+}
+
+func thousands(n int) string {
+	if n < 1000 {
+		return strconv.Itoa(n)
+	}
+	return fmt.Sprintf("%d,%03d", n/1000, n%1000)
+}
+
+func mib(b int64) string {
+	if b < 1<<20 {
+		return fmt.Sprintf("%.0f KiB", float64(b)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+}
+
 type result struct {
+	firstScrape   time.Duration
 	scrape, floor time.Duration
 	rss           int64
 	allocs        float64
-	requests      int
+	// first and steady are the API calls and bytes (as sent, compressed)
+	// of the first scrape and of the second.
+	first, steady simulator.Counts
 }
 
 // recorder remembers the API requests of one scrape, for the floor.
@@ -113,7 +158,8 @@ func measure(bin string, s size, scrapes int) (result, error) {
 	if err != nil {
 		return res, err
 	}
-	srv := &http.Server{Handler: rec.wrap(h)}
+	counter := &simulator.Counter{}
+	srv := &http.Server{Handler: rec.wrap(counter.Wrap(h))}
 	go srv.Serve(ln)
 	defer srv.Close()
 
@@ -173,17 +219,30 @@ func measure(bin string, s size, scrapes int) (result, error) {
 		return 0
 	}
 
-	// A warm-up scrape, recorded for the floor.
-	rec.on = true
+	// The first scrape reads every task log it needs; the second, recorded
+	// for the floor, only those of tasks that were running or are new.
+	counter.Take()
+	start := time.Now()
 	body, err := get("/probe?target=t")
-	rec.on = false
+	res.firstScrape = time.Since(start)
+	res.first = counter.Take()
 	if err != nil {
 		return res, err
 	}
 	if !strings.Contains(body, "proxmox_backup_up 1") || strings.Contains(body, "collector_success{collector=\"groups\"} 0") {
-		return res, fmt.Errorf("the warm-up scrape failed")
+		return res, fmt.Errorf("the first scrape failed")
 	}
-	res.requests = len(rec.reqs)
+	rec.mu.Lock()
+	rec.on = true
+	rec.mu.Unlock()
+	_, err = get("/probe?target=t")
+	rec.mu.Lock()
+	rec.on = false
+	rec.mu.Unlock()
+	res.steady = counter.Take()
+	if err != nil {
+		return res, err
+	}
 
 	var lat []time.Duration
 	m0 := mallocs()
