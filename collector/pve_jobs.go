@@ -122,7 +122,7 @@ func (v *pveView) fetchJobs(ctx context.Context) ([]PVEJob, error) {
 		if err := dec.Decode(&raw); err != nil {
 			return err
 		}
-		if err := tooMany(len(out.jobList), "backup jobs"); err != nil {
+		if err := tooMany(len(jobs), "backup jobs"); err != nil {
 			return err
 		}
 		job, ok, err := decodeJob(raw)
