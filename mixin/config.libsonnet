@@ -27,10 +27,10 @@
     // How long an alert keeps firing after its condition disappears: one or
     // two failed or too slow scrapes (a 2m interval) mark every series stale
     // for that time, and the alert must not resolve and fire again.
-    keepFiringFor: '5m',
+    keepFiringFor: '10m',
     // How far back a condition that must hold for a while (for:) looks for
     // the last sample, so that a missed scrape does not reset it.
-    scrapeGapTolerance: '5m',
+    scrapeGapTolerance: '10m',
 
     // How long a condition must hold before its alert fires.
     targetDownFor: '10m',

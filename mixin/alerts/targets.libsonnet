@@ -27,7 +27,8 @@ function(c) {
       'warning',
       // From GET /access/permissions: Proxmox hides what a missing
       // privilege guards with HTTP 200, so no collector fails.
-      '(%s == 1) %s' % [q.last('proxmox_backup_token_missing_privilege{%s}' % q.sel), q.targetUp],
+      // Not last_over_time: the series ends when the privilege is granted.
+      '(proxmox_backup_token_missing_privilege{%s} == 1) %s' % [q.sel, q.targetUp],
       'A Proxmox API token lacks a privilege the exporter needs.',
       'The token of {{ $labels.target }} lacks {{ $labels.privilege }} on {{ $labels.path }}: Proxmox silently leaves out what it guards, so guests, backups or jobs go unmonitored.',
       c.tokenMissingPrivilegeFor,
