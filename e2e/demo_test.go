@@ -131,7 +131,7 @@ func demoRaisesItsDocumentedProblems(t *testing.T, set testtools.Set) {
 	exporterAddr := freeAddr(t)
 	start(t, exporterBin, "--config.file="+filepath.Join(dir, "exporter.yml"), "--web.listen-address="+exporterAddr)
 
-	rules := shortenedRules(t, filepath.Join(root, "alerts", "proxmox-backup-alerts.yaml"))
+	rules := shortenedRules(t, filepath.Join(root, "alerts", "proxmox-backup-alerts.yaml"), "for", "keep_firing_for")
 	writeFile(t, filepath.Join(dir, "rules.yaml"), rules)
 	promConfig := examplePrometheus(t, root, []string{"demo-pve", "demo-pbs"}, exporterAddr, filepath.Join(dir, "rules.yaml"))
 	writeFile(t, filepath.Join(dir, "prometheus.yml"), promConfig)
@@ -183,10 +183,11 @@ func demoRaisesItsDocumentedProblems(t *testing.T, set testtools.Set) {
 	}
 }
 
-// shortenedRules returns the generated rules with every for: and
-// keep_firing_for: removed, so that what would fire after them fires at the
-// first evaluation.
-func shortenedRules(t *testing.T, path string) string {
+// shortenedRules returns the generated rules with the given durations
+// (for, keep_firing_for) removed from every rule, so that what would fire
+// after them fires at the first evaluation, and what resolves does so at
+// once.
+func shortenedRules(t *testing.T, path string, keys ...string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -198,20 +199,23 @@ func shortenedRules(t *testing.T, path string) string {
 	if err := yaml.Unmarshal(b, &f); err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	n := map[string]int{}
 	for _, g := range f.Groups {
 		g["interval"] = "1s"
 		for _, r := range g["rules"].([]any) {
 			rm := r.(map[string]any)
-			if _, ok := rm["for"]; ok {
-				n++
+			for _, k := range keys {
+				if _, ok := rm[k]; ok {
+					n[k]++
+				}
+				delete(rm, k)
 			}
-			delete(rm, "for")
-			delete(rm, "keep_firing_for")
 		}
 	}
-	if n == 0 {
-		t.Fatal("no rule has a for: duration; the transformation is untested")
+	for _, k := range keys {
+		if n[k] == 0 {
+			t.Fatalf("no rule has %s:; the transformation is untested", k)
+		}
 	}
 	out, err := yaml.Marshal(f)
 	if err != nil {
