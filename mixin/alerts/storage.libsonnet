@@ -13,6 +13,10 @@ function(c) {
     ratio: c.almostFullRatio,
     gcMaxAge: c.gcMaxAge,
     grace: c.scheduleGracePeriod,
+    // The next runs, over a missed scrape or two (the for: waits go on).
+    lastGCNext: q.last('proxmox_backup_gc_next_run_timestamp_seconds{%s}' % q.sel),
+    lastJobNext: q.last('proxmox_backup_job_next_run_timestamp_seconds{%s}' % q.sel),
+    lastPVEJobNext: q.last('proxmox_backup_pve_job_next_run_timestamp_seconds{%s}' % q.sel),
     // How far back to look for a datastore whose GC never ran.
     gcSeen: c.gcMaxAge + 86400,
   },
@@ -30,10 +34,11 @@ function(c) {
       'ProxmoxBackupDatastoreFillingUp',
       'warning',
       // PBS's own estimate first, then the trend of the usage.
-      '(\n  proxmox_backup_datastore_estimated_full_timestamp_seconds{%(sel)s} - time() < %(window)d\n  or\n  %(pbs)s  or\n  %(pve)s) %(targetUp)s' % (p {
-                                                                                                                                                         pbs: fillsUp('proxmox_backup_datastore'),
-                                                                                                                                                         pve: fillsUp('proxmox_backup_storage'),
-                                                                                                                                                       }),
+      '(\n  %(lastFull)s - time() < %(window)d\n  or\n  %(pbs)s  or\n  %(pve)s) %(targetUp)s' % (p {
+                                                                                                   lastFull: q.last('proxmox_backup_datastore_estimated_full_timestamp_seconds{%s}' % q.sel),
+                                                                                                   pbs: fillsUp('proxmox_backup_datastore'),
+                                                                                                   pve: fillsUp('proxmox_backup_storage'),
+                                                                                                 }),
       'A backup store is filling up.',
       'The %s is predicted to be full in {{ $value | humanizeDuration }}.' % q.storeWho,
       c.fillingUpFor,
@@ -83,7 +88,7 @@ function(c) {
       |||
         (
           label_replace(
-            time() - proxmox_backup_gc_next_run_timestamp_seconds{%(sel)s} > %(grace)d
+            time() - %(lastGCNext)s > %(grace)d
               unless %(onDatastore)s (proxmox_backup_gc_last_run_timestamp_seconds{%(sel)s} >= proxmox_backup_gc_next_run_timestamp_seconds{%(sel)s}),
             "next_run", "missed", "", ""
           )
@@ -115,11 +120,11 @@ function(c) {
       // scheduler is not running it. The value is how long overdue.
       |||
         (
-          time() - proxmox_backup_job_next_run_timestamp_seconds{%(sel)s} > %(grace)d
+          time() - %(lastJobNext)s > %(grace)d
             unless %(onJob)s (proxmox_backup_job_last_run_timestamp_seconds{%(sel)s} >= proxmox_backup_job_next_run_timestamp_seconds{%(sel)s})
             unless %(onJob)s (proxmox_backup_job_running{%(sel)s} == 1)
           or
-          time() - proxmox_backup_pve_job_next_run_timestamp_seconds{%(sel)s} > %(grace)d
+          time() - %(lastPVEJobNext)s > %(grace)d
             and %(onPVEJob)s (proxmox_backup_pve_job_enabled{%(sel)s} == 1)
             unless %(onPVEJob)s (proxmox_backup_pve_job_last_run_timestamp_seconds{%(sel)s} >= proxmox_backup_pve_job_next_run_timestamp_seconds{%(sel)s})
         ) %(targetUp)s
