@@ -292,7 +292,9 @@ func alertsReachEmailAndGotify(t *testing.T, set testtools.Set) {
 	startIn(t, dir, alertmanager, "--config.file="+filepath.Join(dir, "alertmanager.yml"), "--storage.path="+filepath.Join(dir, "am"),
 		"--web.listen-address="+amAddr, "--cluster.listen-address=")
 
-	// 5. Prometheus with the generated rules, evaluated every second.
+	// 5. Prometheus with the generated rules, evaluated every second, but
+	// without keep_firing_for: the fixed alerts resolve at once.
+	writeFile(t, filepath.Join(dir, "rules.yaml"), shortenedRules(t, filepath.Join(root, "alerts", "proxmox-backup-alerts.yaml"), "keep_firing_for"))
 	promConfig := fmt.Sprintf(`global:
   scrape_interval: 2s
   evaluation_interval: 1s
@@ -308,7 +310,7 @@ scrape_configs:
       - {source_labels: [__address__], target_label: __param_target}
       - {source_labels: [__param_target], target_label: target}
       - {target_label: __address__, replacement: %q}
-`, filepath.Join(root, "alerts", "proxmox-backup-alerts.yaml"), amAddr, exporterAddr)
+`, filepath.Join(dir, "rules.yaml"), amAddr, exporterAddr)
 	writeFile(t, filepath.Join(dir, "prometheus.yml"), promConfig)
 	start(t, prometheus, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "prom"),
 		"--web.listen-address="+freeAddr(t))

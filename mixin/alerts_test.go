@@ -1,6 +1,7 @@
 package mixin_test
 
 import (
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +34,7 @@ var wantAlerts = map[string][]string{
 	"ProxmoxBackupDatastoreAlmostFull":   {"critical"},
 	"ProxmoxBackupJobFailed":             {"warning"},
 	"ProxmoxBackupGCNotRunning":          {"warning"},
+	"ProxmoxBackupJobOverdue":            {"warning"},
 }
 
 // severities maps each alert to its rules' severities, sorted.
@@ -88,10 +90,11 @@ func TestAlertAnnotations(t *testing.T) {
 		if d := a["description"]; !strings.Contains(d, "{{ $labels.target }}") || !strings.HasSuffix(d, ".") {
 			t.Errorf("%s: description %q does not name the target or end in a period", r.Alert, d)
 		}
-		u := a["runbook_url"]
-		anchor, ok := strings.CutPrefix(u, "docs/runbook.md#")
-		if !ok || anchor != strings.ToLower(r.Alert) || !sections[anchor] {
-			t.Errorf("%s: runbook_url %q does not point at its section of docs/runbook.md", r.Alert, u)
+		// An absolute link, to docs/runbook.md, at the alert's section.
+		u, err := url.Parse(a["runbook_url"])
+		if err != nil || !u.IsAbs() || u.Host == "" || u.Scheme != "https" || !strings.HasSuffix(u.Path, "/docs/runbook.md") ||
+			u.Fragment != strings.ToLower(r.Alert) || !sections[u.Fragment] {
+			t.Errorf("%s: runbook_url %q is not an absolute link to its section of docs/runbook.md", r.Alert, a["runbook_url"])
 		}
 	}
 }

@@ -20,7 +20,19 @@
     // How much usage history predict_linear fits its line to.
     fillPredictionLookback: 6 * 3600,
     almostFullRatio: 0.9,
+    // For garbage collection without a schedule: how old its last run may be.
     gcMaxAge: 3 * 86400,
+    // How long past the next run that PBS or PVE computed from a job's
+    // schedule (GC, verify, prune, sync, PVE backup jobs) the run may still
+    // not have happened before the job counts as overdue.
+    scheduleGracePeriod: 3 * 3600,
+    // How long an alert keeps firing after its condition disappears: one or
+    // two failed or too slow scrapes (a 2m interval) mark every series stale
+    // for that time, and the alert must not resolve and fire again.
+    keepFiringFor: '10m',
+    // How far back a condition that must hold for a while (for:) looks for
+    // the last sample, so that a missed scrape does not reset it.
+    scrapeGapTolerance: '10m',
 
     // How long a condition must hold before its alert fires.
     targetDownFor: '10m',
@@ -30,6 +42,7 @@
     fillingUpFor: '1h',
     almostFullFor: '15m',
     gcNotRunningFor: '15m',
+    jobOverdueFor: '15m',
 
     // Opt-outs: a PVE tag on the guest, a marker in the PBS group comment.
     optOutTag: 'nobackup',
@@ -52,8 +65,11 @@
     dashboardTags: ['proxmox', 'backup'],
     dashboardNamePrefix: 'Proxmox Backup / ',
     dashboardRefresh: '5m',
-    // Where each alert's runbook_url points; %s is the alert's anchor, the
-    // lower-cased alert name, as docs/runbook.md's headings render.
-    runbookURLPattern: 'docs/runbook.md#%s',
+    // Where each alert's runbook_url points: runbookURLBase, the address
+    // of docs/runbook.md as your people can open it (override it to point
+    // at your own copy), then #anchor, the lower-cased alert name, as the
+    // runbook's headings render.
+    runbookURLBase: 'https://github.com/proxmox-backup-exporter/proxmox_backup_exporter/blob/main/docs/runbook.md',
+    runbookURLPattern: self.runbookURLBase + '#%s',
   },
 }

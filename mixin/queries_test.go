@@ -248,6 +248,7 @@ func substitute(expr string) string {
 		"$__range", "1d",
 		"$instance", ".*",
 		"$target", ".*",
+		"$datastore", ".*",
 	).Replace(expr)
 }
 

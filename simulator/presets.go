@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -126,26 +127,41 @@ func GeneratePVE(o PVEGenOptions) *PVE {
 
 // DemoScenario tells the story of the demo: a three-node cluster with 30
 // guests backed up by daily and weekly jobs to a PBS, relative to now so
-// that the backups age in real time. Among them: web03 (115), whose backup
-// failed last night; new01 (118), never backed up; lab01 (120), excluded
-// from every job; mail (104), whose newest backup failed verification; and
-// the PBS datastore "main" at 85%, predicted full in five days. A guest named
-// <script>alert(1)</script> and a group comment with HTML test escaping.
+// that the backups age in real time. The data agrees with the jobs: every
+// guest that an enabled job selects has a backup from each of that job's
+// runs (the newest run that has finished by now, and the days before it in
+// the nodes' zone), so a guest in two jobs has both jobs' backups. The
+// deliberate problems, which README's "The simulator and the demo" lists
+// and e2e/demo_test.go holds the alerts to: web03 (115), whose backup
+// failed last night; new01 (118), in a job but never backed up; mail (104),
+// whose newest backup failed verification (and the verify job with it);
+// and the PBS datastore "main" at 85%, predicted full in five days. lab01
+// (120) and a guest named <script>alert(1)</script> opt out with the
+// nobackup tag; that name and a group comment with HTML test escaping.
 func DemoScenario(now time.Time) (*PVE, *PBS) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	day := 24 * time.Hour
-	last := func(hh, mm int) time.Time {
-		l := now.In(berlin)
-		t := time.Date(l.Year(), l.Month(), l.Day(), hh, mm, 0, 0, berlin)
-		if t.After(now) {
-			t = t.AddDate(0, 0, -1)
-		}
-		return t
+	// daysBefore is hh:mm n days before t's day, built from the wall
+	// clock (so that it stays hh:mm across daylight-saving changes).
+	daysBefore := func(t time.Time, n, hh, mm int) time.Time {
+		l := t.In(berlin)
+		return time.Date(l.Year(), l.Month(), l.Day()-n, hh, mm, 0, 0, berlin)
 	}
-	prodRun, allRun := last(1, 0), last(2, 30)
-	weekly := last(4, 0)
-	for weekly.In(berlin).Weekday() != time.Sunday {
-		weekly = weekly.AddDate(0, 0, -1)
+	// done is the newest run of a daily schedule that has finished by now
+	// when a run takes d; last the newest that has started.
+	done := func(hh, mm int, d time.Duration) time.Time {
+		for n := 0; ; n++ {
+			if t := daysBefore(now, n, hh, mm); !t.Add(d).After(now) {
+				return t
+			}
+		}
+	}
+	last := func(hh, mm int) time.Time { return done(hh, mm, 0) }
+	const prodTook, allTook, weeklyTook = 40 * time.Minute, 50 * time.Minute, 90 * time.Minute
+	prodRun, allRun := done(1, 0, prodTook), done(2, 30, allTook)
+	weekly := done(4, 0, weeklyTook)
+	for n := 1; weekly.Weekday() != time.Sunday; n++ {
+		weekly = daysBefore(done(4, 0, weeklyTook), n, 4, 0)
 	}
 
 	names := []string{"web01", "web02", "db01", "db02", "mail", "dns1", "dns2", "proxy", "git", "ci",
@@ -164,9 +180,9 @@ func DemoScenario(now time.Time) (*PVE, *PBS) {
 	local := PVEStorage{Name: "local", Type: "dir", Content: "iso,vztmpl,backup", Total: 500 << 30, Used: 310 << 30}
 	taskOf := map[string]*PVETask{}
 	for _, n := range nodes {
-		taskOf["prod/"+n] = &PVETask{Node: n, Start: prodRun, End: prodRun.Add(40 * time.Minute), Job: "backup-prod-nightly"}
-		taskOf["all/"+n] = &PVETask{Node: n, Start: allRun, End: allRun.Add(50 * time.Minute), Job: "backup-all-nightly"}
-		taskOf["weekly/"+n] = &PVETask{Node: n, Start: weekly, End: weekly.Add(90 * time.Minute), Job: "backup-weekly-local"}
+		taskOf["prod/"+n] = &PVETask{Node: n, Start: prodRun, End: prodRun.Add(prodTook), Job: "backup-prod-nightly"}
+		taskOf["all/"+n] = &PVETask{Node: n, Start: allRun, End: allRun.Add(allTook), Job: "backup-all-nightly"}
+		taskOf["weekly/"+n] = &PVETask{Node: n, Start: weekly, End: weekly.Add(weeklyTook), Job: "backup-weekly-local"}
 	}
 	for i, name := range names {
 		vmid := 100 + i
@@ -176,9 +192,12 @@ func DemoScenario(now time.Time) (*PVE, *PBS) {
 			typ = "lxc"
 		}
 		g := PVEGuest{VMID: vmid, Name: name, Type: typ, Node: node, Status: "running"}
-		job, run := "all", allRun
+		// Every guest but lab01 is in backup-all-nightly; the first ten,
+		// pool prod, in backup-prod-nightly too.
+		jobs := []string{"all"}
 		if i < 10 {
-			g.Pool, g.Tags, job, run = "prod", "prod", "prod", prodRun
+			g.Pool, g.Tags = "prod", "prod"
+			jobs = []string{"prod", "all"}
 		}
 		if vmid == 120 {
 			g.Tags = "lab;nobackup"
@@ -190,32 +209,49 @@ func DemoScenario(now time.Time) (*PVE, *PBS) {
 		if vmid == 118 || vmid == 120 {
 			continue // never backed up / not covered
 		}
-		start := run.Add(time.Duration(i/3) * 4 * time.Minute)
+		offset := time.Duration(i/3) * 4 * time.Minute
+		took := time.Duration(60+i*7) * time.Second
 		size := uint64(8<<30 + i*97<<20)
 		failed := vmid == 115
-		for b := 0; b < 14; b++ {
-			if failed && b == 0 {
-				continue
+		newest := allRun
+		if len(jobs) > 1 && prodRun.After(allRun) {
+			newest = prodRun
+		}
+		for _, job := range jobs {
+			run, hh, mm := allRun, 2, 30
+			if job == "prod" {
+				run, hh, mm = prodRun, 1, 0
 			}
-			s := size + uint64(b)<<20
-			v := PVEVolume{VMID: vmid, Type: typ, Time: start.Add(-time.Duration(b) * day), Size: &s, Notes: name}
-			if b < 3 {
-				v.Verify, v.VerifyTime = "ok", v.Time.Add(6*time.Hour)
-				if vmid == 104 && b == 0 {
-					v.Verify = "failed"
+			start := run.Add(offset)
+			for b := 0; b < 14; b++ {
+				if failed && b == 0 {
+					continue
 				}
+				s := size + uint64(b)<<20
+				// Each day's run at the same wall-clock time.
+				v := PVEVolume{VMID: vmid, Type: typ, Time: daysBefore(run, b, hh, mm).Add(offset), Size: &s, Notes: name}
+				if b < 3 {
+					// The datastore verifies new snapshots right away.
+					v.Verify, v.VerifyTime = "ok", v.Time.Add(took+time.Minute)
+					if vmid == 104 && b == 0 && run.Equal(newest) {
+						v.Verify = "failed"
+					}
+				}
+				pbsStore.Volumes = append(pbsStore.Volumes, v)
 			}
-			pbsStore.Volumes = append(pbsStore.Volumes, v)
+			tg := PVETaskGuest{VMID: vmid, Type: typ, Start: start, Duration: took}
+			if failed {
+				tg.Error = "VM 115 qmp command 'backup' failed - got timeout"
+			}
+			t := taskOf[job+"/"+node]
+			t.Guests = append(t.Guests, tg)
 		}
-		tg := PVETaskGuest{VMID: vmid, Type: typ, Start: start, Duration: time.Duration(60+i*7) * time.Second}
-		if failed {
-			tg.Error = "VM 115 qmp command 'backup' failed - got timeout"
-		}
-		t := taskOf[job+"/"+node]
-		t.Guests = append(t.Guests, tg)
 		if vmid == 102 || vmid == 103 {
-			s := size
-			local.Volumes = append(local.Volumes, PVEVolume{VMID: vmid, Type: typ, Node: node, Time: weekly.Add(10 * time.Minute), Size: &s})
+			// The weekly local copy, from this and last week's run.
+			for w := 0; w < 2; w++ {
+				s := size
+				local.Volumes = append(local.Volumes, PVEVolume{VMID: vmid, Type: typ, Node: node, Time: daysBefore(weekly, 7*w, 4, 0).Add(10 * time.Minute), Size: &s})
+			}
 			taskOf["weekly/"+node].Guests = append(taskOf["weekly/"+node].Guests, PVETaskGuest{VMID: vmid, Type: typ, Start: weekly.Add(10 * time.Minute), Duration: 20 * time.Minute})
 		}
 	}
@@ -224,9 +260,9 @@ func DemoScenario(now time.Time) (*PVE, *PBS) {
 	p.Guests = append(p.Guests, PVEGuest{VMID: 131, Name: "<script>alert(1)</script>", Type: "lxc", Node: "pve2", Status: "running", Tags: "nobackup"})
 	p.Storages = []PVEStorage{pbsStore, local}
 	p.Jobs = []PVEBackupJob{
-		{ID: "backup-prod-nightly", Schedule: "01:00", Storage: "pbs", Pool: "prod", Comment: "production, nightly", NextRun: prodRun.Add(day).Unix()},
-		{ID: "backup-all-nightly", Schedule: "02:30", Storage: "pbs", All: true, Exclude: "120", NextRun: allRun.Add(day).Unix()},
-		{ID: "backup-weekly-local", Schedule: "sun 04:00", Storage: "local", VMID: "102,103", Mode: "stop", Comment: "local copy of the databases", NextRun: weekly.AddDate(0, 0, 7).Unix()},
+		{ID: "backup-prod-nightly", Schedule: "01:00", Storage: "pbs", Pool: "prod", Comment: "production, nightly", NextRun: last(1, 0).AddDate(0, 0, 1).Unix()},
+		{ID: "backup-all-nightly", Schedule: "02:30", Storage: "pbs", All: true, Exclude: "120", NextRun: last(2, 30).AddDate(0, 0, 1).Unix()},
+		{ID: "backup-weekly-local", Schedule: "sun 04:00", Storage: "local", VMID: "102,103", Mode: "stop", Comment: "local copy of the databases", NextRun: nextWeekday(last(4, 0), time.Sunday).Unix()},
 	}
 	for _, key := range []string{"prod", "all", "weekly"} {
 		for _, n := range nodes {
@@ -239,7 +275,7 @@ func DemoScenario(now time.Time) (*PVE, *PBS) {
 	// The PBS behind storage "pbs" holds the same snapshots.
 	full := now.Add(5 * day)
 	main := Datastore{Name: "main", Comment: "cluster backups", Total: 20 << 40, Used: 17 << 40, EstimatedFull: &full,
-		GC: GCStatus{LastStart: last(5, 0), Duration: 23 * time.Minute, State: "OK", Schedule: "05:00", NextRun: last(5, 0).Add(day), RemovedBytes: 214 << 30, PendingBytes: 12 << 30, DiskBytes: 17 << 40}}
+		GC: GCStatus{LastStart: done(5, 0, 23*time.Minute), Duration: 23 * time.Minute, State: "OK", Schedule: "05:00", NextRun: last(5, 0).AddDate(0, 0, 1), RemovedBytes: 214 << 30, PendingBytes: 12 << 30, DiskBytes: 17 << 40}}
 	groups := map[string]*Group{}
 	var order []string
 	for _, v := range pbsStore.Volumes {
@@ -258,22 +294,39 @@ func DemoScenario(now time.Time) (*PVE, *PBS) {
 	}
 	ns := Namespace{}
 	for _, k := range order {
+		snaps := groups[k].Snapshots
+		sort.Slice(snaps, func(i, j int) bool { return snaps[i].Time.Before(snaps[j].Time) })
 		ns.Groups = append(ns.Groups, *groups[k])
 	}
 	ns.Groups = append(ns.Groups, Group{BackupType: "host", BackupID: "fileserver", Owner: "backup@pbs", Comment: "<b>bold</b> host backup", Snapshots: []Snapshot{
-		{Time: last(3, 0), Size: func() *uint64 { v := uint64(300 << 30); return &v }(), Encrypted: true},
+		{Time: done(3, 0, 0), Size: func() *uint64 { v := uint64(300 << 30); return &v }(), Encrypted: true},
 	}})
 	main.Namespaces = []Namespace{ns}
+	// The offsite datastore collects garbage weekly, on Saturdays.
+	offsiteGC := done(6, 0, time.Hour)
+	for n := 1; offsiteGC.Weekday() != time.Saturday; n++ {
+		offsiteGC = daysBefore(done(6, 0, time.Hour), n, 6, 0)
+	}
 	offsite := Datastore{Name: "offsite", Total: 40 << 40, Used: 12 << 40,
-		GC: GCStatus{LastStart: last(6, 0).Add(-3 * day), Duration: time.Hour, State: "OK", Schedule: "sat 06:00", NextRun: last(6, 0).Add(4 * day)}}
+		GC: GCStatus{LastStart: offsiteGC, Duration: time.Hour, State: "OK", Schedule: "sat 06:00", NextRun: nextWeekday(last(6, 0), time.Saturday)}}
 	pbs := &PBS{
 		TokenID: TestPBSTokenID, TokenSecret: TestPBSTokenSecret,
 		Version: "4.0", Release: "14", RepoID: "8e2a6f1d0c9b7a5e3f1d2c4b6a8e0f1d3c5b7a9e",
 		Now:        time.Now,
 		Datastores: []Datastore{main, offsite},
-		VerifyJobs: []Job{{ID: "v-main-daily", Store: "main", Schedule: "08:00", NextRun: last(8, 0).Add(day), LastStart: last(8, 0), LastEnd: last(8, 0).Add(35 * time.Minute), LastState: "verification failed - please check the log for details"}},
-		PruneJobs:  []Job{{ID: "p-main", Store: "main", Schedule: "04:30", Comment: "keep 14 daily", NextRun: last(4, 30).Add(day), LastStart: last(4, 30), LastEnd: last(4, 30).Add(2 * time.Minute), LastState: "OK"}},
-		SyncJobs:   []Job{{ID: "s-offsite", Store: "offsite", RemoteStore: "main", Schedule: "07:00", NextRun: last(7, 0).Add(day), LastStart: last(7, 0), LastEnd: last(7, 0).Add(50 * time.Minute), LastState: "OK"}},
+		VerifyJobs: []Job{{ID: "v-main-daily", Store: "main", Schedule: "08:00", NextRun: last(8, 0).AddDate(0, 0, 1), LastStart: done(8, 0, 35*time.Minute), LastEnd: done(8, 0, 35*time.Minute).Add(35 * time.Minute), LastState: "verification failed - please check the log for details"}},
+		PruneJobs:  []Job{{ID: "p-main", Store: "main", Schedule: "04:30", Comment: "keep 14 daily", NextRun: last(4, 30).AddDate(0, 0, 1), LastStart: done(4, 30, 2*time.Minute), LastEnd: done(4, 30, 2*time.Minute).Add(2 * time.Minute), LastState: "OK"}},
+		SyncJobs:   []Job{{ID: "s-offsite", Store: "offsite", RemoteStore: "main", Schedule: "07:00", NextRun: last(7, 0).AddDate(0, 0, 1), LastStart: done(7, 0, 50*time.Minute), LastEnd: done(7, 0, 50*time.Minute).Add(50 * time.Minute), LastState: "OK"}},
 	}
 	return p, pbs
+}
+
+// nextWeekday is the first time after t, at t's wall-clock time, that falls
+// on weekday w.
+func nextWeekday(t time.Time, w time.Weekday) time.Time {
+	for n := 1; ; n++ {
+		if d := time.Date(t.Year(), t.Month(), t.Day()+n, t.Hour(), t.Minute(), 0, 0, t.Location()); d.Weekday() == w {
+			return d
+		}
+	}
 }

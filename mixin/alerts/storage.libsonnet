@@ -12,6 +12,11 @@ function(c) {
     lookback: c.fillPredictionLookback,
     ratio: c.almostFullRatio,
     gcMaxAge: c.gcMaxAge,
+    grace: c.scheduleGracePeriod,
+    // The next runs, over a missed scrape or two (the for: waits go on).
+    lastGCNext: q.last('proxmox_backup_gc_next_run_timestamp_seconds{%s}' % q.sel),
+    lastJobNext: q.last('proxmox_backup_job_next_run_timestamp_seconds{%s}' % q.sel),
+    lastPVEJobNext: q.last('proxmox_backup_pve_job_next_run_timestamp_seconds{%s}' % q.sel),
     // How far back to look for a datastore whose GC never ran.
     gcSeen: c.gcMaxAge + 86400,
   },
@@ -29,10 +34,11 @@ function(c) {
       'ProxmoxBackupDatastoreFillingUp',
       'warning',
       // PBS's own estimate first, then the trend of the usage.
-      '(\n  proxmox_backup_datastore_estimated_full_timestamp_seconds{%(sel)s} - time() < %(window)d\n  or\n  %(pbs)s  or\n  %(pve)s) %(targetUp)s' % (p {
-                                                                                                                                                         pbs: fillsUp('proxmox_backup_datastore'),
-                                                                                                                                                         pve: fillsUp('proxmox_backup_storage'),
-                                                                                                                                                       }),
+      '(\n  %(lastFull)s - time() < %(window)d\n  or\n  %(pbs)s  or\n  %(pve)s) %(targetUp)s' % (p {
+                                                                                                   lastFull: q.last('proxmox_backup_datastore_estimated_full_timestamp_seconds{%s}' % q.sel),
+                                                                                                   pbs: fillsUp('proxmox_backup_datastore'),
+                                                                                                   pve: fillsUp('proxmox_backup_storage'),
+                                                                                                 }),
       'A backup store is filling up.',
       'The %s is predicted to be full in {{ $value | humanizeDuration }}.' % q.storeWho,
       c.fillingUpFor,
@@ -42,11 +48,16 @@ function(c) {
       'critical',
       |||
         (
-          proxmox_backup_datastore_used_bytes{%(sel)s} / proxmox_backup_datastore_size_bytes{%(sel)s} > %(ratio)g
+          %(lastDatastoreUsed)s / %(lastDatastoreSize)s > %(ratio)g
           or
-          proxmox_backup_storage_used_bytes{%(sel)s} / proxmox_backup_storage_size_bytes{%(sel)s} > %(ratio)g
+          %(lastStorageUsed)s / %(lastStorageSize)s > %(ratio)g
         ) %(targetUp)s
-      ||| % p,
+      ||| % (p {
+               lastDatastoreUsed: q.last('proxmox_backup_datastore_used_bytes{%s}' % q.sel),
+               lastDatastoreSize: q.last('proxmox_backup_datastore_size_bytes{%s}' % q.sel),
+               lastStorageUsed: q.last('proxmox_backup_storage_used_bytes{%s}' % q.sel),
+               lastStorageSize: q.last('proxmox_backup_storage_size_bytes{%s}' % q.sel),
+             }),
       'A backup store is almost full.',
       'The %s is {{ $value | humanizePercentage }} full.' % q.storeWho,
       c.almostFullFor,
@@ -68,26 +79,59 @@ function(c) {
     q.alert(
       'ProxmoxBackupGCNotRunning',
       'warning',
-      // The last run is too old, or every run in that time failed, or the
-      // datastore has been known for longer than that and GC never ran
-      // (marked last_run="never"; the value is then how long it is known).
+      // Judged against its own schedule: the next run PBS computed is past
+      // by the grace period and no run ended since (a running GC moves the
+      // next run on; next_run="missed", the value is how long overdue). Or
+      // every run in gcMaxAge failed. Without a schedule: the last run is
+      // older than gcMaxAge, or the datastore has been known for longer
+      // and GC never ran (last_run="never"; the value is how long known).
       |||
         (
-          time() - proxmox_backup_gc_last_run_timestamp_seconds{%(sel)s} > %(gcMaxAge)d
+          label_replace(
+            time() - %(lastGCNext)s > %(grace)d
+              unless %(onDatastore)s (proxmox_backup_gc_last_run_timestamp_seconds{%(sel)s} >= proxmox_backup_gc_next_run_timestamp_seconds{%(sel)s}),
+            "next_run", "missed", "", ""
+          )
           or
           time() - proxmox_backup_gc_last_run_timestamp_seconds{%(sel)s}
             and %(onDatastore)s (max_over_time(proxmox_backup_gc_last_run_success{%(sel)s}[%(gcMaxAge)ds]) == 0)
           or
-          label_replace(
-            max by (%(targetLabels)s, datastore) (time() - min_over_time(timestamp(proxmox_backup_datastore_info{%(sel)s})[%(gcSeen)ds:1h])) > %(gcMaxAge)d
-              unless %(onDatastore)s proxmox_backup_gc_last_run_timestamp_seconds{%(sel)s},
-            "last_run", "never", "", ""
-          )
+          (
+            time() - proxmox_backup_gc_last_run_timestamp_seconds{%(sel)s} > %(gcMaxAge)d
+            or
+            label_replace(
+              max by (%(targetLabels)s, datastore) (time() - min_over_time(timestamp(proxmox_backup_datastore_info{%(sel)s})[%(gcSeen)ds:1h])) > %(gcMaxAge)d
+                unless %(onDatastore)s proxmox_backup_gc_last_run_timestamp_seconds{%(sel)s},
+              "last_run", "never", "", ""
+            )
+          ) unless %(onDatastore)s proxmox_backup_gc_next_run_timestamp_seconds{%(sel)s}
         ) %(targetUp)s
       ||| % p,
-      'Garbage collection has not succeeded for days.',
-      'Garbage collection of datastore {{ $labels.datastore }} of {{ $labels.target }} has not succeeded for %s: {{ if eq $labels.last_run "never" }}it has never run in the {{ $value | humanizeDuration }} the datastore has been monitored{{ else }}its last run ended {{ $value | humanizeDuration }} ago{{ end }}. Until it succeeds, pruned backups free no space.' % q.days(c.gcMaxAge),
+      'Garbage collection is overdue or failing.',
+      'Garbage collection of datastore {{ $labels.datastore }} of {{ $labels.target }} has not succeeded in time: {{ if eq $labels.next_run "missed" }}its scheduled run is {{ $value | humanizeDuration }} overdue{{ else if eq $labels.last_run "never" }}it has never run in the {{ $value | humanizeDuration }} the datastore has been monitored{{ else }}its last run ended {{ $value | humanizeDuration }} ago{{ end }}. Until it succeeds, pruned backups free no space.',
       c.gcNotRunningFor,
+    ),
+    q.alert(
+      'ProxmoxBackupJobOverdue',
+      'warning',
+      // A PBS job (verify, prune, sync, ...) or an enabled PVE backup job
+      // whose next run, as Proxmox computed it from the schedule, is past by
+      // the grace period with no run ended since and none running: the
+      // scheduler is not running it. The value is how long overdue.
+      |||
+        (
+          time() - %(lastJobNext)s > %(grace)d
+            unless %(onJob)s (proxmox_backup_job_last_run_timestamp_seconds{%(sel)s} >= proxmox_backup_job_next_run_timestamp_seconds{%(sel)s})
+            unless %(onJob)s (proxmox_backup_job_running{%(sel)s} == 1)
+          or
+          time() - %(lastPVEJobNext)s > %(grace)d
+            and %(onPVEJob)s (proxmox_backup_pve_job_enabled{%(sel)s} == 1)
+            unless %(onPVEJob)s (proxmox_backup_pve_job_last_run_timestamp_seconds{%(sel)s} >= proxmox_backup_pve_job_next_run_timestamp_seconds{%(sel)s})
+        ) %(targetUp)s
+      ||| % (p { onPVEJob: 'on(%s, job_id)' % c.targetLabels }),
+      'A scheduled job did not run.',
+      'The run of {{ if $labels.job_type }}{{ $labels.job_type }} job {{ $labels.job_id }} on datastore {{ $labels.datastore }}{{ else }}backup job {{ $labels.job_id }}{{ end }} of {{ $labels.target }} that its schedule set is {{ $value | humanizeDuration }} overdue.',
+      c.jobOverdueFor,
     ),
   ],
 }

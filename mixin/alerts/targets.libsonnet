@@ -17,7 +17,7 @@ function(c) {
     q.alert(
       'ProxmoxBackupCollectorFailing',
       'warning',
-      '(proxmox_backup_collector_success{%s} == 0) %s' % [q.sel, q.targetUp],
+      '(%s == 0) %s' % [q.last('proxmox_backup_collector_success{%s}' % q.sel), q.targetUp],
       'Part of a Proxmox target cannot be read.',
       'Collector {{ $labels.collector }} of {{ $labels.target }} fails: the metrics that depend on it are missing. The exporter log names the API call and the privilege it needs.',
       c.collectorFailingFor,
@@ -27,6 +27,7 @@ function(c) {
       'warning',
       // From GET /access/permissions: Proxmox hides what a missing
       // privilege guards with HTTP 200, so no collector fails.
+      // Not last_over_time: the series ends when the privilege is granted.
       '(proxmox_backup_token_missing_privilege{%s} == 1) %s' % [q.sel, q.targetUp],
       'A Proxmox API token lacks a privilege the exporter needs.',
       'The token of {{ $labels.target }} lacks {{ $labels.privilege }} on {{ $labels.path }}: Proxmox silently leaves out what it guards, so guests, backups or jobs go unmonitored.',

@@ -10,7 +10,17 @@ function(c) {
   // exporterSel selects the exporter's own metrics of the chosen instances.
   exporterSel: '%s, instance=~"$instance"' % c.exporterSelector,
   onGuest: 'on(%s, vmid)' % c.targetLabels,
+  onGroup: 'on(%s, datastore, namespace, backup_type, backup_id)' % c.targetLabels,
   notTemplate: 'unless %s proxmox_backup_guest_info{%s, template="1"}' % [d.onGuest, d.sel],
+  // The alerts' opt-outs: a guest's PVE tag, a PBS group's comment.
+  notOptedOut: 'unless %s proxmox_backup_guest_info{%s, tags=~"(.*;)?%s(;.*)?"}' % [d.onGuest, d.sel, c.optOutTag],
+  groupNotOptedOut: 'unless %s proxmox_backup_group_info{%s, comment=~".*%s.*"}' % [d.onGroup, d.sel, c.optOutComment],
+  // guests and groups keep the guests and groups that the alerts watch.
+  guests(expr):: '(%s) %s' % [expr, d.notOptedOut],
+  groups(expr):: '(%s) %s' % [expr, d.groupNotOptedOut],
+  // The alerts' opt-ins, for the verification and encryption panels.
+  verifyOptIn: c.notVerifiedSelector,
+  encryptOptIn: c.unencryptedSelector,
 
   variables: [
     g.datasourceVariable,

@@ -3,8 +3,10 @@ local g = import '../lib/grafana.libsonnet';
 
 function(c)
   local d = (import 'common.libsonnet')(c);
-  local sel = d.sel;
+  // The datastore variable narrows every panel.
+  local sel = d.sel + ', datastore=~"$datastore"';
   local column(expr, ref) = g.target(expr, instant=true, refId=ref, format='table');
+  local groupColumn(expr, ref) = column(d.groups(expr), ref);
 
   d.dashboard('Backup Server', 'proxmox-backup-pbs', [
     g.timeseries('Datastore usage', [
@@ -48,13 +50,13 @@ function(c)
       g.override('Value #next', [{ id: 'displayName', value: 'Next run' }, { id: 'unit', value: 'dateTimeAsIso' }]),
     ]),
     g.table('Backup groups', [
-      column('proxmox_backup_group_info{%s}' % sel, 'info'),
-      column('proxmox_backup_group_last_backup_age_seconds{%s}' % sel, 'age'),
-      column('proxmox_backup_group_snapshots{%s}' % sel, 'snapshots'),
-      column('proxmox_backup_group_last_backup_size_bytes{%s}' % sel, 'size'),
-      column('proxmox_backup_group_last_backup_verify_state{%s} == 1' % sel, 'verify'),
-      column('proxmox_backup_group_last_backup_encrypted{%s}' % sel, 'encrypted'),
-      column('proxmox_backup_group_last_backup_protected{%s}' % sel, 'protected'),
+      groupColumn('proxmox_backup_group_info{%s}' % sel, 'info'),
+      groupColumn('proxmox_backup_group_last_backup_age_seconds{%s}' % sel, 'age'),
+      groupColumn('proxmox_backup_group_snapshots{%s}' % sel, 'snapshots'),
+      groupColumn('proxmox_backup_group_last_backup_size_bytes{%s}' % sel, 'size'),
+      groupColumn('proxmox_backup_group_last_backup_verify_state{%s} == 1' % sel, 'verify'),
+      groupColumn('proxmox_backup_group_last_backup_encrypted{%s}' % sel, 'encrypted'),
+      groupColumn('proxmox_backup_group_last_backup_protected{%s}' % sel, 'protected'),
     ], 0, 16, h=14, hidden=['Value #info', 'Value #verify'], overrides=[
       g.override('Value #age', [{ id: 'displayName', value: 'Last backup age' }, { id: 'unit', value: 's' }, { id: 'thresholds', value: d.ageThresholds }, { id: 'custom.cellOptions', value: { type: 'color-background' } }]),
       g.override('Value #snapshots', [{ id: 'displayName', value: 'Snapshots' }]),
@@ -64,9 +66,13 @@ function(c)
       g.override('Value #protected', [{ id: 'displayName', value: 'Protected' }, { id: 'mappings', value: d.yesNo('text') }]),
     ]),
     g.timeseries('Backup groups by namespace', [
-      g.target('count by (target, datastore, namespace) (proxmox_backup_group_info{%s})' % sel, '{{target}} {{datastore}} /{{namespace}}'),
+      g.target('count by (target, datastore, namespace) (%s)' % d.groups('proxmox_backup_group_info{%s}' % sel), '{{target}} {{datastore}} /{{namespace}}'),
     ], 0, 30, w=12),
     g.timeseries('Backup size by namespace', [
-      g.target('sum by (target, datastore, namespace) (proxmox_backup_group_last_backup_size_bytes{%s})' % sel, '{{target}} {{datastore}} /{{namespace}}'),
+      g.target('sum by (target, datastore, namespace) (%s)' % d.groups('proxmox_backup_group_last_backup_size_bytes{%s}' % sel), '{{target}} {{datastore}} /{{namespace}}'),
     ], 12, 30, w=12, unit='bytes'),
-  ])
+  ]) + {
+    templating+: {
+      list+: [g.queryVariable('datastore', 'Datastore', 'label_values(proxmox_backup_datastore_info{%s}, datastore)' % d.sel)],
+    },
+  }

@@ -52,7 +52,15 @@ function(c) {
       description: description,
       runbook_url: c.runbookURLPattern % std.asciiLower(name),
     },
+    // One or two failed or too slow scrapes make every series stale, and
+    // the condition vanishes: the alert stays firing through the gap.
+    keep_firing_for: c.keepFiringFor,
   } + (if forDuration != null then { 'for': forDuration } else {}),
+
+  // last is the last sample of a series within the scrape-gap tolerance,
+  // for conditions that must hold for a while (for:): a missed scrape then
+  // does not restart the wait.
+  last(selector):: 'last_over_time(%s[%s])' % [selector, c.scrapeGapTolerance],
 
   // Alert text naming what the alert is about.
   guestWho: 'guest {{ $labels.name }} ({{ $labels.vmid }}) on node {{ $labels.node }} of {{ $labels.target }}',
