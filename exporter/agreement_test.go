@@ -80,6 +80,15 @@ var agreementScenarios = []agreementScenario{
 		pbs.Datastores[1].Used = pbs.Datastores[1].Total / 100 * 93
 		pbs.Datastores[0].Namespaces[2].Groups[0].Comment = "scratch db"
 		pbs.Datastores[0].GC.State = "TASK ERROR: out of space"
+		// A prune job whose run was due five hours ago and did not happen,
+		// and a PVE backup job whose next run PVE left in the past.
+		pbs.PruneJobs[0].NextRun = goldenNow.Add(-5 * time.Hour)
+		pbs.PruneJobs[0].LastStart, pbs.PruneJobs[0].LastEnd = goldenNow.Add(-29*time.Hour), goldenNow.Add(-29*time.Hour+time.Minute)
+		pbs.PruneJobs[0].LastState = "OK"
+		// The weekly job last ran days before its run that is now a day
+		// overdue; the nightly pool job ran after its (past) next run.
+		pve.Jobs[1].NextRun = goldenNow.Add(-26 * time.Hour).Unix()
+		pve.Jobs[0].NextRun = goldenNow.Add(-26 * time.Hour).Unix()
 		return "targets:\n" + pair(t, "edge-", pve, pbs)
 	}},
 	// A wrong node clock and a token short of a privilege: backups dated

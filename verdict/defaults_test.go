@@ -36,6 +36,7 @@ func TestDefaultsAreTheMixins(t *testing.T) {
 		"fillPredictionWindow": secs(d.FillPredictionWindow),
 		"almostFullRatio":      d.AlmostFullRatio,
 		"gcMaxAge":             secs(d.GCMaxAge),
+		"scheduleGracePeriod":  secs(d.ScheduleGracePeriod),
 		"optOutTag":            d.OptOutTag,
 		"optOutComment":        d.OptOutComment,
 	} {

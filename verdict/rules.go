@@ -332,17 +332,60 @@ var Rules = []Rule{
 			}
 			for i := range d.GC {
 				gc := &d.GC[i]
-				if gc.LastRunEnd.IsZero() {
-					continue
-				}
+				ran := !gc.LastRunEnd.IsZero()
 				switch {
-				case in.since(gc.LastRunEnd) > in.th.GCMaxAge.Seconds():
-					in.add("", datastoreObject(gc.Datastore), "last garbage collection ended %s", stamp(gc.LastRunEnd))
-				case gc.LastRunState != "" && !collector.JobSucceeded(gc.LastRunState):
+				case !gc.NextRun.IsZero() && in.overdue(gc.NextRun, gc.LastRunEnd):
+					in.add("", datastoreObject(gc.Datastore), "the run scheduled for %s has not happened (last run %s)", stamp(gc.NextRun), stampOrNever(gc.LastRunEnd))
+				case ran && gc.LastRunState != "" && !collector.JobSucceeded(gc.LastRunState):
 					in.add("", datastoreObject(gc.Datastore), "the garbage collection that ended %s failed: %s", stamp(gc.LastRunEnd), gc.LastRunState)
+				case ran && gc.NextRun.IsZero() && in.since(gc.LastRunEnd) > in.th.GCMaxAge.Seconds():
+					in.add("", datastoreObject(gc.Datastore), "no schedule, and the last garbage collection ended %s", stamp(gc.LastRunEnd))
 				}
 			}
 		}},
+	{ID: "job_overdue", Alert: "ProxmoxBackupJobOverdue", Severity: Warning, Title: "job overdue",
+		find: func(in *input) {
+			if !in.r.Up {
+				return
+			}
+			if d := in.r.PBS; d != nil {
+				for i := range d.Jobs {
+					j := &d.Jobs[i]
+					if !j.NextRun.IsZero() && in.overdue(j.NextRun, j.LastRunEnd) && !(j.Running && !j.RunningUnknown) {
+						in.add("", jobObject(j), "the run scheduled for %s has not happened (last run %s)", stamp(j.NextRun), stampOrNever(j.LastRunEnd))
+					}
+				}
+			}
+			if d := in.r.PVE; d != nil {
+				for i := range d.Jobs {
+					j := &d.Jobs[i]
+					var last time.Time
+					if j.LastRunSuccess != nil {
+						last = j.LastRun
+					}
+					if j.Enabled && !j.NextRun.IsZero() && in.overdue(j.NextRun, last) {
+						in.add("", Object{Kind: KindJob, ID: "backup/" + j.ID, Name: j.Comment, Labels: labels("job_id", j.ID)},
+							"the run scheduled for %s has not happened (last run %s)", stamp(j.NextRun), stampOrNever(last))
+					}
+				}
+			}
+		}},
+}
+
+// overdue mirrors "time() - next_run > grace unless last_run >= next_run":
+// the scheduled run is past by the grace period and no run ended since.
+func (in *input) overdue(next, last time.Time) bool {
+	if in.since(next) <= in.th.ScheduleGracePeriod.Seconds() {
+		return false
+	}
+	return last.IsZero() || last.Unix() < next.Unix()
+}
+
+func stampOrNever(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return stamp(t)
 }
 
 // Rule returns the rule with the ID, nil if there is none.

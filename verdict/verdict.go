@@ -60,7 +60,8 @@ type Thresholds struct {
 	SizeAnomalyWindow    time.Duration // sizeAnomalyWindow (history only)
 	FillPredictionWindow time.Duration // fillPredictionWindow
 	AlmostFullRatio      float64       // almostFullRatio
-	GCMaxAge             time.Duration // gcMaxAge
+	GCMaxAge             time.Duration // gcMaxAge (datastores without a GC schedule)
+	ScheduleGracePeriod  time.Duration // scheduleGracePeriod (GC and jobs past their next run)
 	OptOutTag            string        // optOutTag
 	OptOutComment        string        // optOutComment
 }
@@ -77,6 +78,7 @@ func Defaults() Thresholds {
 		FillPredictionWindow: 7 * 24 * time.Hour,
 		AlmostFullRatio:      0.9,
 		GCMaxAge:             3 * 24 * time.Hour,
+		ScheduleGracePeriod:  3 * time.Hour,
 		OptOutTag:            "nobackup",
 		OptOutComment:        "no-monitor",
 	}
