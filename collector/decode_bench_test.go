@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"compress/zlib"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -83,5 +84,40 @@ func BenchmarkSnapshotListingDeflate(b *testing.B) {
 		if len(agg.groups) != 3000 {
 			b.Fatalf("%d groups", len(agg.groups))
 		}
+	}
+}
+
+// BenchmarkSnapshotListingReference is the simple way to read a listing,
+// for comparison: unmarshal the whole body into structs, then group them.
+func BenchmarkSnapshotListingReference(b *testing.B) {
+	for _, size := range []struct{ groups, perGroup int }{{100, 10}, {3000, 33}} {
+		body := snapshotListing(b, size.groups, size.perGroup, "")
+		b.Run(fmt.Sprintf("groups=%d/snapshots=%d", size.groups, size.groups*size.perGroup), func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var env struct {
+					Data []struct {
+						BackupType string `json:"backup-type"`
+						BackupID   string `json:"backup-id"`
+						BackupTime int64  `json:"backup-time"`
+						Size       *int64 `json:"size"`
+					} `json:"data"`
+				}
+				if err := json.Unmarshal(body, &env); err != nil {
+					b.Fatal(err)
+				}
+				last := map[[2]string]int64{}
+				for _, s := range env.Data {
+					k := [2]string{s.BackupType, s.BackupID}
+					if s.Size != nil && s.BackupTime > last[k] {
+						last[k] = s.BackupTime
+					}
+				}
+				if len(last) != size.groups {
+					b.Fatalf("%d groups", len(last))
+				}
+			}
+		})
 	}
 }
