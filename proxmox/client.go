@@ -52,6 +52,8 @@ type Client struct {
 	sem     chan struct{}
 	// maxBytes bounds one response body after decompression.
 	maxBytes int64
+	// acceptEncoding is the Accept-Encoding header of every request.
+	acceptEncoding string
 }
 
 // New builds the client of a validated target.
@@ -74,14 +76,29 @@ func New(t *config.Target) (*Client, error) {
 		return nil, fmt.Errorf("target %q: http client: %w", t.Name, err)
 	}
 	return &Client{
-		target:   t.Name,
-		product:  Product(t.Type),
-		base:     t.BaseURL(),
-		tokenID:  t.TokenID,
-		hc:       hc,
-		sem:      make(chan struct{}, t.Concurrency),
-		maxBytes: maxBytes(t.MaxResponseBytes),
+		target:         t.Name,
+		product:        Product(t.Type),
+		base:           t.BaseURL(),
+		tokenID:        t.TokenID,
+		hc:             hc,
+		sem:            make(chan struct{}, t.Concurrency),
+		maxBytes:       maxBytes(t.MaxResponseBytes),
+		acceptEncoding: acceptEncoding(Product(t.Type), t.Compression),
 	}, nil
+}
+
+// acceptEncoding is what a target's requests ask for. By default, what each
+// server offers: PVE gzips large responses, PBS only deflates. "none" asks
+// for the body as it is, explicitly, so that no transport asks for gzip.
+func acceptEncoding(p Product, compression string) string {
+	switch {
+	case compression == config.CompressionNone:
+		return "identity"
+	case p == PBS:
+		return "deflate"
+	default:
+		return "gzip"
+	}
 }
 
 func maxBytes(n int64) int64 {
@@ -255,13 +272,7 @@ func (s *Session) do(ctx context.Context, path string, query url.Values, decode 
 	}
 	req.Header.Set("Authorization", s.auth)
 	req.Header.Set("Accept", "application/json")
-	// Ask for what each server offers: PVE gzips large responses, PBS only
-	// deflates.
-	if s.c.product == PBS {
-		req.Header.Set("Accept-Encoding", "deflate")
-	} else {
-		req.Header.Set("Accept-Encoding", "gzip")
-	}
+	req.Header.Set("Accept-Encoding", s.c.acceptEncoding)
 
 	resp, err := s.c.hc.Do(req)
 	if err != nil {
