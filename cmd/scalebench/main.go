@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,6 +37,7 @@ func main() {
 	exporterBin := flag.String("exporter", "./proxmox_backup_exporter", "the exporter binary to measure")
 	scrapes := flag.Int("scrapes", 7, "scrapes per size (the median is reported)")
 	quick := flag.Bool("quick", false, "only the smallest sizes")
+	only := flag.String("only", "", "only the sizes whose name contains this")
 	throughput := flag.Duration("throughput", 0, "instead: measure probes per second for this long against the large preset, with many targets scraped concurrently")
 	flag.Parse()
 	if *throughput > 0 {
@@ -51,13 +53,17 @@ func main() {
 		{name: "PBS 1k snapshots, 100 groups", pbs: &simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 10, Snapshots: 10, Now: now}},
 		{name: "PBS 10k snapshots, 1,000 groups", pbs: &simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 100, Snapshots: 10, Now: now}},
 		{name: "PBS 100k snapshots, 1,000 groups", pbs: &simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 100, Snapshots: 100, Now: now}},
+		{name: "PBS 100k snapshots, 3,000 groups", pbs: &simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 300, Snapshots: 33, Now: now}},
 		{name: "PBS 100k snapshots, 10,000 groups", pbs: &simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 1000, Snapshots: 10, Now: now}},
 		{name: "PVE 100 guests x 30 backups, 20 nodes", pve: &simulator.PVEGenOptions{Nodes: 20, Guests: 100, BackupsPerGuest: 30, Now: now}},
 		{name: "PVE 1,000 guests x 30 backups, 20 nodes", pve: &simulator.PVEGenOptions{Nodes: 20, Guests: 1000, BackupsPerGuest: 30, Now: now}},
 		{name: "PVE 5,000 guests x 30 backups, 20 nodes", pve: &simulator.PVEGenOptions{Nodes: 20, Guests: 5000, BackupsPerGuest: 30, Now: now}},
 	}
 	if *quick {
-		sizes = []size{sizes[0], sizes[4]}
+		sizes = []size{sizes[0], sizes[5]}
+	}
+	if *only != "" {
+		sizes = slices.DeleteFunc(sizes, func(s size) bool { return !strings.Contains(s.name, *only) })
 	}
 	fmt.Printf("Machine: %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
 	fmt.Println("| size | scrape p50 | floor p50 | ratio | peak RSS | allocs/scrape | API requests |")
