@@ -647,46 +647,65 @@ func members(v []byte, open byte, fn func(key, value []byte) error) error {
 	if i == len(v) || bytes.HasPrefix(v[i:], []byte("null")) {
 		return nil
 	}
-	if i >= len(v) || v[i] != open {
+	if v[i] != open {
 		kind := "an object"
 		if open == '[' {
 			kind = "an array"
 		}
 		return fmt.Errorf("want %s, got %s", kind, truncate(v))
 	}
-	// Check the whole value first: what follows may then trust it.
-	if _, err := scanValue(v, i, 0); err != nil {
+	// One pass checks and walks: every key and value is checked as it is
+	// met, and so is what comes between them.
+	short := func(i int, err error) (int, error) {
 		if err == errShort {
 			err = io.ErrUnexpectedEOF
 		}
-		return err
+		return i, err
 	}
+	closing := open + 2 // '}' is '{'+2, ']' is '['+2
 	i = skipSpace(v, i+1)
-	for v[i] != open+2 { // '}' is '{'+2, ']' is '['+2
+	if i < len(v) && v[i] == closing {
+		return nil
+	}
+	for {
 		var key []byte
 		if open == '{' {
-			end, _ := scanString(v, i)
+			if i >= len(v) || v[i] != '"' {
+				return badJSON(v, i, "want an object key")
+			}
+			end, err := short(scanString(v, i))
+			if err != nil {
+				return err
+			}
 			key = v[i+1 : end-1]
 			if bytes.IndexByte(key, '\\') >= 0 {
-				k, err := AppendString(nil, v[i:end])
-				if err != nil {
+				if key, err = AppendString(nil, v[i:end]); err != nil {
 					return err
 				}
-				key = k
 			}
-			i = skipSpace(v, end) + 1 // the colon
-			i = skipSpace(v, i)
+			i = skipSpace(v, end)
+			if i >= len(v) || v[i] != ':' {
+				return badJSON(v, i, "want ':' after an object key")
+			}
+			i = skipSpace(v, i+1)
 		}
-		end, _ := scanValue(v, i, 0)
+		end, err := short(scanValue(v, i, 1))
+		if err != nil {
+			return err
+		}
 		if err := fn(key, v[i:end]); err != nil {
 			return err
 		}
 		i = skipSpace(v, end)
-		if v[i] == ',' {
+		switch {
+		case i < len(v) && v[i] == ',':
 			i = skipSpace(v, i+1)
+		case i < len(v) && v[i] == closing:
+			return nil
+		default:
+			return badJSON(v, i, fmt.Sprintf("want ',' or '%c'", closing))
 		}
 	}
-	return nil
 }
 
 // AppendString appends the JSON string v, unquoted, to dst. A null appends
