@@ -99,7 +99,7 @@ func BenchmarkSnapshotStream(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		agg := newSnapshotAgg("store1", "")
-		if err := proxmox.DecodeEach(bytes.NewReader(body), agg.add); err != nil {
+		if err := proxmox.DecodeEachRaw(bytes.NewReader(body), agg.addRaw); err != nil {
 			b.Fatal(err)
 		}
 		if len(agg.groups) != 100 {

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"sync"
 	"time"
@@ -78,25 +79,13 @@ func (p *prober) pbsNamespaces(ctx context.Context, store string) ([]string, err
 	return namespaces, nil
 }
 
-type groupKey struct{ backupType, backupID string }
-
-// pbsSnapshotItem is an item of GET /admin/datastore/{store}/snapshots.
-type pbsSnapshotItem struct {
-	BackupType   string         `json:"backup-type"`
-	BackupID     proxmox.String `json:"backup-id"`
-	BackupTime   proxmox.Int    `json:"backup-time"`
-	Size         *proxmox.Int   `json:"size"`
-	Protected    proxmox.Bool   `json:"protected"`
-	Verification *struct {
-		State string `json:"state"`
-		UPID  string `json:"upid"`
-	} `json:"verification"`
-	Files []pbsFile `json:"files"`
-}
-
-type pbsFile struct {
-	Filename  string `json:"filename"`
-	CryptMode string `json:"crypt-mode"`
+// groupKey is a group's backup type and id, joined by a NUL byte (which
+// neither may hold): a map keyed by it is looked up from bytes without
+// allocating.
+func groupKey(dst []byte, backupType, backupID string) []byte {
+	dst = append(dst[:0], backupType...)
+	dst = append(dst, 0)
+	return append(dst, backupID...)
 }
 
 // pbsNamespaceGroups reads one namespace's groups and snapshots and joins
@@ -124,7 +113,7 @@ func (p *prober) pbsNamespaceGroups(ctx context.Context, store, ns string) ([]Gr
 
 	agg := newSnapshotAgg(store, ns)
 	agg.now = p.now
-	snapErr := p.session.Each(ctx, base+"/snapshots", q, agg.add)
+	snapErr := p.session.EachRaw(ctx, base+"/snapshots", q, agg.addRaw)
 	wg.Wait()
 	agg.rejected.warn(p, base+"/snapshots", "snapshots")
 
@@ -143,57 +132,119 @@ func (p *prober) pbsNamespaceGroups(ctx context.Context, store, ns string) ([]Gr
 }
 
 // snapshotAgg folds a streamed snapshot listing into one aggregate per
-// group, reusing one item buffer: memory grows with the groups only.
+// group, reading each snapshot in place: memory grows with the groups only.
 type snapshotAgg struct {
 	store, ns string
-	groups    map[groupKey]*Group
-	item      pbsSnapshotItem
+	groups    map[string]*Group
+	key       []byte
 	// now is the probe time, against which snapshots dated in the future
 	// are told apart; rejected counts snapshots with impossible dates.
 	now      time.Time
 	rejected rejectedDates
+	raw      json.RawMessage
 }
 
 func newSnapshotAgg(store, ns string) *snapshotAgg {
-	return &snapshotAgg{store: store, ns: ns, groups: map[groupKey]*Group{}}
+	return &snapshotAgg{store: store, ns: ns, groups: map[string]*Group{}}
 }
 
 func (a *snapshotAgg) group(backupType, backupID string) *Group {
-	key := groupKey{backupType, backupID}
-	g := a.groups[key]
+	a.key = groupKey(a.key, backupType, backupID)
+	g := a.groups[string(a.key)]
 	if g == nil {
 		g = &Group{Datastore: a.store, Namespace: a.ns, BackupType: backupType, BackupID: backupID}
-		a.groups[key] = g
+		a.groups[string(a.key)] = g
 	}
 	return g
 }
 
-// add decodes the next snapshot of the listing.
+// add decodes the next snapshot of a listing read with the JSON decoder.
 func (a *snapshotAgg) add(dec decoder) error {
-	// Reuse the file slice, but never a stale field of a previous item.
-	files := a.item.Files[:cap(a.item.Files)]
-	clear(files)
-	a.item = pbsSnapshotItem{Files: files[:0]}
-	item := &a.item
-	if err := dec.Decode(item); err != nil {
+	if err := dec.Decode(&a.raw); err != nil {
 		return err
 	}
-	t, ok := proxmox.Timestamp(int64(item.BackupTime))
-	if !ok {
-		a.rejected.add(int64(item.BackupTime))
+	return a.addRaw(a.raw)
+}
+
+// snapshotFields are the raw values of the fields of a snapshot that the
+// exporter reads (GET /admin/datastore/{store}/snapshots, PBS's
+// SnapshotListItem): sub-slices of the element, nil when absent.
+type snapshotFields struct {
+	backupType, backupID, backupTime, size, protected, verification, files []byte
+}
+
+// addRaw reads the next snapshot of the listing from its JSON bytes.
+func (a *snapshotAgg) addRaw(elem []byte) error {
+	var f snapshotFields
+	err := proxmox.Fields(elem, func(key, v []byte) error {
+		switch string(key) {
+		case "backup-type":
+			f.backupType = v
+		case "backup-id":
+			f.backupID = v
+		case "backup-time":
+			f.backupTime = v
+		case "size":
+			f.size = v
+		case "protected":
+			f.protected = v
+		case "verification":
+			f.verification = v
+		case "files":
+			f.files = v
+		}
 		return nil
+	})
+	if err != nil {
+		return err
 	}
-	if _, known := a.groups[groupKey{item.BackupType, string(item.BackupID)}]; !known {
-		if err := tooMany(len(a.groups), "backup groups"); err != nil {
+	var backupTime proxmox.Int
+	if f.backupTime != nil {
+		if err := backupTime.UnmarshalJSON(f.backupTime); err != nil {
 			return err
 		}
 	}
-	g := a.group(item.BackupType, string(item.BackupID))
+	var protected proxmox.Bool
+	if f.protected != nil {
+		if err := protected.UnmarshalJSON(f.protected); err != nil {
+			return err
+		}
+	}
+	// The key of the group, from the bytes: a group's strings are only
+	// made when it is first seen.
+	key := a.key[:0]
+	if key, err = proxmox.AppendString(key, f.backupType); err != nil {
+		return fmt.Errorf("backup-type: %w", err)
+	}
+	typeLen := len(key)
+	key = append(key, 0)
+	if key, err = appendID(key, f.backupID); err != nil {
+		return fmt.Errorf("backup-id: %w", err)
+	}
+	a.key = key
+
+	t, ok := proxmox.Timestamp(int64(backupTime))
+	if !ok {
+		a.rejected.add(int64(backupTime))
+		return nil
+	}
+	g := a.groups[string(key)]
+	if g == nil {
+		if err := tooMany(len(a.groups), "backup groups"); err != nil {
+			return err
+		}
+		g = &Group{Datastore: a.store, Namespace: a.ns, BackupType: string(key[:typeLen]), BackupID: string(key[typeLen+1:])}
+		a.groups[string(key)] = g
+	}
 	g.Snapshots++
 	// An unfinished or unreadable snapshot has no size: it is counted but
 	// is not a backup yet.
-	if item.Size == nil {
+	if f.size == nil || string(f.size) == "null" {
 		return nil
+	}
+	var size proxmox.Int
+	if err := size.UnmarshalJSON(f.size); err != nil {
+		return err
 	}
 	// A snapshot dated in the future is counted apart and never hides
 	// the age of the real last one.
@@ -204,26 +255,114 @@ func (a *snapshotAgg) add(dec decoder) error {
 	if g.Last != nil && !t.After(g.Last.Time) {
 		return nil
 	}
+	enc, err := encryptedRaw(f.files)
+	if err != nil {
+		return fmt.Errorf("files: %w", err)
+	}
+	last := Snapshot{
+		Time:      t,
+		Size:      nonNeg(size),
+		Protected: bool(protected),
+		Encrypted: enc,
+		Verify:    VerifyNone,
+	}
+	var state, upid []byte
+	err = proxmox.Fields(f.verification, func(key, v []byte) error {
+		switch string(key) {
+		case "state":
+			state = v
+		case "upid":
+			upid = v
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("verification: %w", err)
+	}
+	switch string(state) {
+	case `"` + VerifyOK + `"`:
+		last.Verify = VerifyOK
+	case `"` + VerifyFailed + `"`:
+		last.Verify = VerifyFailed
+	}
+	if upid != nil {
+		u, err := proxmox.AppendString(nil, upid)
+		if err != nil {
+			return fmt.Errorf("verification upid: %w", err)
+		}
+		if u, err := tasklog.ParsePBSUPID(string(u)); err == nil {
+			last.VerifyTime = u.StartTime
+		}
+	}
 	if g.Last == nil {
 		g.Last = &Snapshot{}
 	}
-	*g.Last = Snapshot{
-		Time:      t,
-		Size:      nonNeg(*item.Size),
-		Protected: bool(item.Protected),
-		Encrypted: encrypted(item.Files),
-		Verify:    VerifyNone,
-	}
-	if v := item.Verification; v != nil {
-		switch v.State {
-		case VerifyOK, VerifyFailed:
-			g.Last.Verify = v.State
-		}
-		if u, err := tasklog.ParsePBSUPID(v.UPID); err == nil {
-			g.Last.VerifyTime = u.StartTime
-		}
-	}
+	*g.Last = last
 	return nil
+}
+
+type pbsFile struct {
+	Filename  string
+	CryptMode string
+}
+
+// appendID appends a backup id, which PBS writes as a string but a numeric
+// id may come as a number.
+func appendID(dst, v []byte) ([]byte, error) {
+	if len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9') {
+		return append(dst, v...), nil
+	}
+	return proxmox.AppendString(dst, v)
+}
+
+// encryptedRaw is encrypted for the raw "files" array of a snapshot.
+func encryptedRaw(files []byte) (bool, error) {
+	var list []pbsFile
+	var buf [16]pbsFile
+	list = buf[:0]
+	err := proxmox.Elements(files, func(v []byte) error {
+		var name, mode []byte
+		err := proxmox.Fields(v, func(key, v []byte) error {
+			switch string(key) {
+			case "filename":
+				name = v
+			case "crypt-mode":
+				mode = v
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		var f pbsFile
+		// Only these names and modes count; their JSON form is compared
+		// without making strings.
+		switch string(name) {
+		case `"index.json.blob"`:
+			f.Filename = "index.json.blob"
+		default:
+			s, err := proxmox.AppendString(nil, name)
+			if err != nil {
+				return err
+			}
+			if string(s) == "index.json.blob" {
+				f.Filename = "index.json.blob"
+			}
+		}
+		switch string(mode) {
+		case `"encrypt"`, `"none"`, `"sign-only"`, `"mixed"`:
+			f.CryptMode = string(mode[1 : len(mode)-1])
+		default:
+			s, err := proxmox.AppendString(nil, mode)
+			if err != nil {
+				return err
+			}
+			f.CryptMode = string(s)
+		}
+		list = append(list, f)
+		return nil
+	})
+	return encrypted(list), err
 }
 
 func (a *snapshotAgg) result() []Group {

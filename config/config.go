@@ -47,6 +47,12 @@ var (
 	MaxMaxResponseBytes int64 = 16 << 30
 )
 
+// The values of a target's compression.
+const (
+	CompressionAuto = "auto"
+	CompressionNone = "none"
+)
+
 // Ranges of the numeric fields. A value outside them is a configuration
 // error, caught by --config.check and by every load alike.
 const (
@@ -85,6 +91,11 @@ type Target struct {
 	// MaxResponseBytes bounds the bytes read from one API response, after
 	// decompression; a larger response fails its collector.
 	MaxResponseBytes int64 `yaml:"max_response_bytes,omitempty"`
+	// Compression is what the exporter asks the server to compress its
+	// responses with: "auto" (the default) asks for what the product
+	// offers, gzip from PVE and deflate from PBS; "none" asks for none,
+	// which saves the exporter's CPU where the link is fast.
+	Compression string `yaml:"compression,omitempty"`
 
 	// Datastores limits a PBS target to these datastores (default: all).
 	Datastores []string `yaml:"datastores,omitempty"`
@@ -250,6 +261,14 @@ func (t *Target) validate() error {
 		t.MaxResponseBytes = DefaultMaxResponseBytes
 	} else if t.MaxResponseBytes < MinMaxResponseBytes || t.MaxResponseBytes > MaxMaxResponseBytes {
 		fail("max_response_bytes", "%d is out of range: use %d (1 MiB) to %d (16 GiB)", t.MaxResponseBytes, int64(MinMaxResponseBytes), int64(MaxMaxResponseBytes))
+	}
+
+	switch t.Compression {
+	case "":
+		t.Compression = CompressionAuto
+	case CompressionAuto, CompressionNone:
+	default:
+		fail("compression", "%q is not a compression setting: use %q or %q", t.Compression, CompressionAuto, CompressionNone)
 	}
 
 	if t.Type == TypePVE && len(t.Datastores) > 0 {

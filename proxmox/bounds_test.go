@@ -160,7 +160,9 @@ func TestWithinBounds(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	s := newSession(t, "pve", srv.URL, fmt.Sprintf("    max_response_bytes: %d\n", len(`{"data":[`+strings.Repeat(`1,`, 500)+`1]}`)))
+	// The configuration takes no bound under 1 MiB: set the client's.
+	s := newSession(t, "pve", srv.URL, "")
+	s.c.maxBytes = int64(len(`{"data":[` + strings.Repeat(`1,`, 500) + `1]}`))
 	var v struct{ Version string }
 	if err := newSession(t, "pve", srv.URL, "").Get(context.Background(), "/big", nil, &v); err != nil || len(v.Version) != len(big) {
 		t.Fatalf("a value within the bound: %v", err)

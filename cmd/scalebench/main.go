@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,6 +55,7 @@ func main() {
 		{name: "PBS 1k snapshots, 100 groups", pbs: &simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 10, Snapshots: 10, Now: now}},
 		{name: "PBS 10k snapshots, 1,000 groups", pbs: &simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 100, Snapshots: 10, Now: now}},
 		{name: "PBS 100k snapshots, 1,000 groups", pbs: &simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 100, Snapshots: 100, Now: now}},
+		{name: "PBS 100k snapshots, 3,000 groups", pbs: &simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 300, Snapshots: 33, Now: now}},
 		{name: "PBS 100k snapshots, 10,000 groups", pbs: &simulator.PBSGenOptions{Datastores: 2, Namespaces: 5, Groups: 1000, Snapshots: 10, Now: now}},
 		// PVE: every node keeps 8 days of the daily job's tasks (the
 		// default lookback) and 1% of the guests are in no job.
@@ -63,7 +65,10 @@ func main() {
 		pveSize(20, 5000, now),
 	}
 	if *quick {
-		sizes = []size{sizes[0], sizes[4]}
+		sizes = []size{sizes[0], sizes[5]}
+	}
+	if *only != "" {
+		sizes = slices.DeleteFunc(sizes, func(s size) bool { return !strings.Contains(s.name, *only) })
 	}
 	if *only != "" {
 		var keep []size
