@@ -170,7 +170,7 @@ func (a *snapshotAgg) add(dec decoder) error {
 // exporter reads (GET /admin/datastore/{store}/snapshots, PBS's
 // SnapshotListItem): sub-slices of the element, nil when absent.
 type snapshotFields struct {
-	backupType, backupID, backupTime, size, protected, verification, files []byte
+	backupType, backupID, backupTime, size, protected, verification, files, comment []byte
 }
 
 // addRaw reads the next snapshot of the listing from its JSON bytes.
@@ -192,6 +192,8 @@ func (a *snapshotAgg) addRaw(elem []byte) error {
 			f.verification = v
 		case "files":
 			f.files = v
+		case "comment":
+			f.comment = v
 		}
 		return nil
 	})
@@ -293,6 +295,16 @@ func (a *snapshotAgg) addRaw(elem []byte) error {
 		if u, err := tasklog.ParsePBSUPID(string(u)); err == nil {
 			last.VerifyTime = u.StartTime
 		}
+	}
+	// The first line of the snapshot's notes: PVE writes them from the
+	// backup job's notes template (pve-storage PBSPlugin.pm
+	// update_volume_notes; the GUI's default template is {{guestname}}).
+	if f.comment != nil && string(f.comment) != "null" {
+		c, err := proxmox.AppendString(nil, f.comment)
+		if err != nil {
+			return fmt.Errorf("comment: %w", err)
+		}
+		last.Notes = string(c)
 	}
 	if g.Last == nil {
 		g.Last = &Snapshot{}

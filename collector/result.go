@@ -116,9 +116,22 @@ type Group struct {
 	Last *Snapshot
 }
 
+// DisplayName names the group for a person: its comment (the group's own
+// notes, set by hand in PBS), else the notes of its newest snapshot, which
+// PVE fills from the backup job's notes template, by default the guest's
+// name. Opt-outs read the comment alone, as the alerts do.
+func (g *Group) DisplayName() string {
+	if g.Comment != "" || g.Last == nil {
+		return g.Comment
+	}
+	return g.Last.Notes
+}
+
 // Snapshot is the state of one backup snapshot.
 type Snapshot struct {
-	Time      time.Time
+	Time time.Time
+	// Notes is the first line of the snapshot's notes (PBS "comment").
+	Notes     string
 	Size      uint64
 	Protected bool
 	Encrypted bool

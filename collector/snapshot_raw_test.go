@@ -155,3 +155,29 @@ func TestSnapshotScannerWrongTypes(t *testing.T) {
 		}
 	}
 }
+
+// A group is named by its comment, else by its newest snapshot's notes,
+// which PVE writes from the backup job's notes template (pve-storage
+// PBSPlugin.pm update_volume_notes; proxmox-backup src/api2/admin/datastore.rs
+// list_snapshots reads the first notes line into "comment", list_groups the
+// group's own notes file).
+func TestGroupDisplayName(t *testing.T) {
+	body := `{"data":[
+	{"backup-type":"vm","backup-id":"100","backup-time":1700000000,"size":10,"files":[],"comment":"old-name"},
+	{"backup-type":"vm","backup-id":"100","backup-time":1700086400,"size":10,"files":[],"comment":"db01"},
+	{"backup-type":"vm","backup-id":"101","backup-time":1700086400,"size":10,"files":[],"comment":null},
+	{"backup-type":"vm","backup-id":"102","backup-time":1700086400,"files":[],"comment":"unfinished"}
+	]}`
+	groups := scannedGroups(t, []byte(body))
+	for id, want := range map[string]string{"vm/100": "db01", "vm/101": "", "vm/102": ""} {
+		g := groups[id]
+		if got := g.DisplayName(); got != want {
+			t.Errorf("%s: name %q, want %q", id, got, want)
+		}
+	}
+	g := groups["vm/100"]
+	g.Comment = "database server"
+	if got := g.DisplayName(); got != "database server" {
+		t.Errorf("the group's own comment does not win: %q", got)
+	}
+}

@@ -594,7 +594,7 @@ func groupRow(r *collector.Result, g *collector.Group, th verdict.Thresholds, ps
 	}
 	id := g.BackupType + "/" + g.BackupID
 	row := statusRow{
-		Target: r.Target, Kind: "group", Name: g.Comment, ID: id, Where: where,
+		Target: r.Target, Kind: "group", Name: g.DisplayName(), ID: id, Where: where,
 		AgeState: stateCritical, Verify: collector.VerifyNone, LastAttempt: "n/a", Coverage: "n/a",
 		sortID: verdict.GroupID(g),
 	}

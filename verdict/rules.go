@@ -455,7 +455,7 @@ func GroupID(g *collector.Group) string {
 }
 
 func groupObject(g *collector.Group) Object {
-	return Object{Kind: KindGroup, ID: GroupID(g), Name: g.Comment,
+	return Object{Kind: KindGroup, ID: GroupID(g), Name: g.DisplayName(),
 		Labels: labels("datastore", g.Datastore, "namespace", g.Namespace, "backup_type", g.BackupType, "backup_id", g.BackupID)}
 }
 
