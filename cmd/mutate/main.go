@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"go/ast"
+	"go/build"
 	"go/format"
 	"go/parser"
 	"go/token"
@@ -167,6 +168,14 @@ func runPackage(dir string, max int, seed uint64, timeout time.Duration) ([]resu
 		if strings.HasSuffix(path, "_test.go") {
 			continue
 		}
+		// A file the build leaves out (secret_other.go on a unix host)
+		// cannot be reached by any test: its mutants would survive for
+		// nothing.
+		if ok, err := build.Default.MatchFile(filepath.Dir(path), filepath.Base(path)); err != nil {
+			return nil, err
+		} else if !ok {
+			continue
+		}
 		f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
 		if err != nil {
 			return nil, err
@@ -237,20 +246,24 @@ func runPackage(dir string, max int, seed uint64, timeout time.Duration) ([]resu
 
 // runTests runs one package's tests against an overlay. A mutant that
 // fails a test or hangs is killed; one that does not compile is invalid.
+// The timeout bounds the test binary alone (go test -timeout): on a loaded
+// machine the compile can take minutes, and a slow build is not a kill.
 func runTests(dir, overlay string, timeout time.Duration) result {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+20*time.Minute)
 	defer cancel()
 	pkg := dir
 	if !strings.HasPrefix(pkg, ".") && !filepath.IsAbs(pkg) {
 		pkg = "./" + pkg
 	}
-	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-overlay="+overlay, pkg)
+	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-timeout="+timeout.String(), "-overlay="+overlay, pkg)
 	out, err := cmd.CombinedOutput()
 	switch {
 	case ctx.Err() != nil:
 		return result{killed: true, note: " (hang)"}
 	case err == nil:
 		return result{}
+	case bytes.Contains(out, []byte("panic: test timed out")):
+		return result{killed: true, note: " (hang)"}
 	case bytes.Contains(out, []byte("[build failed]")) || bytes.Contains(out, []byte("setup failed")):
 		return result{invalid: true, note: " (does not compile)"}
 	default:
