@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"regexp"
@@ -33,7 +34,22 @@ func FuzzSnapshotStream(f *testing.F) {
 				t.Fatalf("verify state %q", g.Last.Verify)
 			}
 		}
-		_ = err
+		// A listing read to its end counts every item once.
+		if err == nil {
+			items := 0
+			_ = proxmox.DecodeEach(bytes.NewReader(body), func(dec decoder) error {
+				var skip json.RawMessage
+				items++
+				return dec.Decode(&skip)
+			})
+			n := 0
+			for _, g := range agg.result() {
+				n += g.Snapshots
+			}
+			if n != items {
+				t.Fatalf("%d snapshots counted of %d items", n, items)
+			}
+		}
 	})
 }
 
