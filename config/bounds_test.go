@@ -1,0 +1,43 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const minimalPVE = "targets:\n  t1:\n    type: pve\n    url: https://h:8006\n    token_id: m@pve!e\n    token_secret: x\n"
+
+// A readable, valid file loads: the read error path is not the only one.
+func TestLoadFileValid(t *testing.T) {
+	cfg, err := LoadFile(writeFile(t, "good.yml", minimalPVE))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg := cfg.Targets["t1"]; tg == nil || tg.Type != TypePVE || tg.URL != "https://h:8006" {
+		t.Errorf("loaded %+v", cfg.Targets)
+	}
+}
+
+// The lookback bounds are inclusive: 1h and 366d are accepted, a second
+// beyond either is not.
+func TestTaskLookbackBounds(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"1h": time.Hour, "366d": 366 * 24 * time.Hour, "59m": 0, "366d1s": 0,
+	} {
+		cfg, err := Parse([]byte(minimalPVE + "    task_lookback: " + in + "\n"))
+		if want == 0 {
+			if err == nil || !strings.Contains(err.Error(), "out of range") {
+				t.Errorf("task_lookback %s: %v, want out of range", in, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("task_lookback %s: %v", in, err)
+			continue
+		}
+		if got := time.Duration(cfg.Targets["t1"].TaskLookback); got != want {
+			t.Errorf("task_lookback %s = %v", in, got)
+		}
+	}
+}
