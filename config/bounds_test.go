@@ -41,3 +41,28 @@ func TestTaskLookbackBounds(t *testing.T) {
 		}
 	}
 }
+
+// A proxy error names the field at fault: with a proxy_url set, no_proxy
+// and proxy_connect_header are fine, and the conflict is proxy_url's
+// (promconfig ProxyConfig.Validate: proxy_url and proxy_from_environment
+// exclude each other).
+func TestProxyErrorField(t *testing.T) {
+	for in, want := range map[string]string{
+		"    proxy_url: http://p:3128\n    proxy_from_environment: true\n    no_proxy: internal\n":                    `target "t1": proxy_url:`,
+		"    proxy_url: http://p:3128\n    proxy_from_environment: true\n    proxy_connect_header:\n      X-A: [b]\n": `target "t1": proxy_url:`,
+		"    no_proxy: internal\n":                                                      `target "t1": no_proxy:`,
+		"    proxy_connect_header:\n      X-A: [b]\n":                                   `target "t1": proxy_connect_header:`,
+		"    proxy_from_environment: true\n    proxy_connect_header:\n      X-A: [b]\n": "",
+	} {
+		_, err := Parse([]byte(minimalPVE + in))
+		if want == "" {
+			if err != nil {
+				t.Errorf("%q: %v", in, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %s", in, err, want)
+		}
+	}
+}
