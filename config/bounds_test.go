@@ -66,3 +66,13 @@ func TestProxyErrorField(t *testing.T) {
 		}
 	}
 }
+
+// The checks that read the YAML tree before decoding find the targets
+// wherever the key sits in the file, not only first.
+func TestTargetsNotFirstKey(t *testing.T) {
+	in := "x-defaults: &d 1\n" + minimalPVE + "    task_lookback: -1d\n"
+	_, err := Parse([]byte(in))
+	if err == nil || !strings.Contains(err.Error(), `target "t1": task_lookback: line 8: must not be negative`) {
+		t.Errorf("%v", err)
+	}
+}
