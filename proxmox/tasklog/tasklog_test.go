@@ -236,7 +236,7 @@ func TestUPIDFieldWidths(t *testing.T) {
 		t.Error("a 513-byte UPID was accepted")
 	}
 	// Truncated escapes in a PBS worker id.
-	for _, id := range []string{`main\x3`, `main\x`, `main\`, `\x4`} {
+	for _, id := range []string{`main\x3`, `main\x`, `main\`, `\x4`, `main\y3a`, `\u0041`} {
 		in := "UPID:pbs:000000CA:0000102F:00000050:6A49AA96:prune:" + id + ":root@pam:"
 		if u, err := ParseUPID(in); err == nil {
 			t.Errorf("ParseUPID(%q) = %+v", in, u)
