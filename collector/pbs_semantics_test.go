@@ -327,3 +327,16 @@ func TestPBSDatastoreFilter(t *testing.T) {
 		t.Errorf("the known datastore is lost: %+v", bad.PBS.Datastores)
 	}
 }
+
+// target_info carries the version the server reported; a target that did
+// not answer has none, and its metrics still encode.
+func TestTargetInfo(t *testing.T) {
+	body := metricsText(t, probePBS(t, simulator.PBSTestScenario(testNow), ""))
+	if !strings.Contains(body, `proxmox_backup_target_info{product="pbs",release="14",version="4.0"} 1`) {
+		t.Errorf("no target_info:\n%s", body)
+	}
+	down := metricsText(t, &Result{Target: "x", Product: "pbs", Collectors: []CollectorStatus{{Name: "version"}}})
+	if strings.Contains(down, "target_info") || !strings.Contains(down, "proxmox_backup_up{} 0") {
+		t.Errorf("down target:\n%s", down)
+	}
+}
