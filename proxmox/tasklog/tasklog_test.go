@@ -284,6 +284,55 @@ TASK ERROR: job errors
 	}
 }
 
+// vzdump lists the skipped guests joined by ", " (pve-manager
+// PVE/VZDump.pm exec_backup: "skip external VMs: $skip_string").
+func TestSkipExternalList(t *testing.T) {
+	log := parse(time.UTC, "INFO: starting new backup job: vzdump 100 105 106 107\nINFO: skip external VMs: 105, 106, 107\nTASK OK")
+	var ids []int
+	for _, a := range log.Attempts {
+		if !a.Skipped || a.Running || a.Success || a.Error != "" {
+			t.Errorf("%+v", a)
+		}
+		ids = append(ids, a.VMID)
+	}
+	if fmt.Sprint(ids) != "[105 106 107]" {
+		t.Errorf("skipped %v", ids)
+	}
+}
+
+// A guest's time that cannot be read (a garbled line) leaves its duration
+// unknown, never the distance to year 1.
+func TestUnreadableStart(t *testing.T) {
+	log := parse(time.UTC, `
+INFO: Starting Backup of VM 100 (qemu)
+INFO: Backup started at 2026-13-45 99:99:99
+ERROR: Backup of VM 100 failed - boom
+INFO: Failed at 2026-11-20 02:00:00
+TASK ERROR: job errors
+`)
+	if a := log.Attempts[0]; a.Duration != 0 || !a.Start.IsZero() || a.End.IsZero() {
+		t.Errorf("%+v", a)
+	}
+}
+
+// vzdump logs one result per guest (PVE/VZDump.pm exec_backup_task logs
+// either "Backup of VM N failed" or "Finished Backup of VM N"). An ERROR
+// line for a guest whose attempt already has its result is a refusal of
+// its own, and it does not rewrite the earlier result.
+func TestSecondResultLine(t *testing.T) {
+	for _, first := range []string{"INFO: Finished Backup of VM 100 (00:01:00)", "ERROR: Backup of VM 100 failed - first"} {
+		log := parse(time.UTC, "INFO: Starting Backup of VM 100 (qemu)\nINFO: Backup started at 2026-11-20 02:00:00\n"+first+
+			"\nINFO: Backup finished at 2026-11-20 02:01:00\nERROR: Backup of VM 100 failed - second\nINFO: Failed at 2026-11-20 02:05:00\nTASK ERROR: job errors")
+		if len(log.Attempts) != 2 {
+			t.Fatalf("after %q: %+v", first, log.Attempts)
+		}
+		a, b := log.Attempts[0], log.Attempts[1]
+		if a.Error == "second" || !b.Refused || b.Error != "second" || !b.Start.Equal(time.Date(2026, 11, 20, 2, 5, 0, 0, time.UTC)) {
+			t.Errorf("after %q: %+v, %+v", first, a, b)
+		}
+	}
+}
+
 func TestStatus(t *testing.T) {
 	for status, isErr := range map[string]bool{"OK": false, "WARNINGS: 42": false, "job errors": true, "unexpected status": true, "Some error message": true, "": true} {
 		if StatusIsError(status) != isErr {
