@@ -3,6 +3,8 @@ package collector
 import (
 	"fmt"
 	"net/http/httptest"
+	"proxmox_backup_exporter/config"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -338,5 +340,49 @@ func TestTargetInfo(t *testing.T) {
 	down := metricsText(t, &Result{Target: "x", Product: "pbs", Collectors: []CollectorStatus{{Name: "version"}}})
 	if strings.Contains(down, "target_info") || !strings.Contains(down, "proxmox_backup_up{} 0") {
 		t.Errorf("down target:\n%s", down)
+	}
+}
+
+// A privilege that the API checks on one path (not on objects below it)
+// may be granted there without propagation: proxmox-backup
+// src/api2/node/tasks.rs list_tasks looks up the privileges of
+// /system/tasks itself.
+func TestPermissionsExactPathGrant(t *testing.T) {
+	acls := slices.Clone(pbsScriptACLs)
+	for i := range acls {
+		if acls[i].Path == "/system/tasks" {
+			acls[i].NoPropagate = true
+		}
+	}
+	p := simulator.PBSTestScenario(testNow)
+	p.ACLs = acls
+	r := permProbe(t, config.TypePBS, newSimServer(t, p.Handler()).URL, NewPermissionCache(8), nil)
+	if got := missingOf(r); len(got) != 0 {
+		t.Errorf("missing %q with Sys.Audit granted on /system/tasks alone", got)
+	}
+	// Datastore.Audit on /datastore without propagation reaches no
+	// datastore: that one is missing.
+	for i := range acls {
+		acls[i].NoPropagate = acls[i].Path == "/datastore"
+	}
+	p.ACLs = acls
+	r = permProbe(t, config.TypePBS, newSimServer(t, p.Handler()).URL, NewPermissionCache(8), nil)
+	if got := missingOf(r); !slices.Equal(got, []string{"Datastore.Audit /datastore"}) {
+		t.Errorf("missing %q, want Datastore.Audit /datastore", got)
+	}
+}
+
+// job_info is 1 for every job, with its schedule, comment and direction.
+func TestPBSJobInfo(t *testing.T) {
+	body := metricsText(t, probePBS(t, simulator.PBSTestScenario(testNow), ""))
+	for _, want := range []string{
+		`proxmox_backup_job_info{comment="",datastore="main",direction="",job_id="v-3f2a9c1d-77b0",job_type="verify",schedule="daily"} 1`,
+		`proxmox_backup_job_info{comment="keep 7 daily, 4 weekly",datastore="main",direction="",job_id="p-main-keep",job_type="prune",schedule="daily"} 1`,
+		`proxmox_backup_job_info{comment="",datastore="main",direction="push",job_id="s-push-offsite",job_type="sync",schedule="daily"} 1`,
+		`proxmox_backup_job_info{comment="",datastore="archive",direction="",job_id="archive",job_type="gc",schedule="sat 03:00"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("missing %s", want)
+		}
 	}
 }
