@@ -3,12 +3,12 @@ package collector
 import (
 	"fmt"
 	"net/http/httptest"
-	"proxmox_backup_exporter/config"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"proxmox_backup_exporter/config"
 	"proxmox_backup_exporter/proxmox"
 	"proxmox_backup_exporter/simulator"
 )
