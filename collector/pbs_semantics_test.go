@@ -2,6 +2,7 @@ package collector
 
 import (
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -384,5 +385,31 @@ func TestPBSJobInfo(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("missing %s", want)
 		}
+	}
+}
+
+// When part of the privilege check fails (here the task list that tells
+// whether tape backups ran), the privileges it did establish are still
+// reported, and the permissions collector reports the failure.
+func TestPermissionsPartialCheck(t *testing.T) {
+	p := simulator.PBSTestScenario(testNow)
+	// Without Tape.Audit the check asks the task list whether tape
+	// backups ran.
+	p.ACLs = slices.DeleteFunc(slices.Clone(pbsScriptACLs), func(a simulator.ACL) bool { return a.Path == "/remote" || a.Path == "/tape" })
+	h := p.Handler()
+	srv := newSimServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/nodes/localhost/tasks") && r.URL.Query().Get("typefilter") == "tape-backup" {
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprint(w, `{"data":null,"message":"task list unavailable"}`)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	r := permProbe(t, config.TypePBS, srv.URL, NewPermissionCache(8), nil)
+	if ok, err := collectorOK(r, "permissions"); ok || err == nil {
+		t.Errorf("permissions collector: ok %v err %v", ok, err)
+	}
+	if got := missingOf(r); !slices.Equal(got, []string{"Remote.Audit /remote"}) {
+		t.Errorf("missing %q, want Remote.Audit /remote", got)
 	}
 }
