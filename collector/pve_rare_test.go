@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"proxmox_backup_exporter/proxmox"
 	"proxmox_backup_exporter/simulator"
 )
 
@@ -274,5 +275,28 @@ func TestPVEUnknownZoneName(t *testing.T) {
 	}
 	if !warned(r, "pve3", "Europe/Vienna") {
 		t.Errorf("warnings: %q", r.Warnings)
+	}
+}
+
+// A backup volume is attributed to a guest only for a valid guest id
+// (pve-guest-common: vmids run from 100 to 999999999; 0 is none); the
+// others still count for the storage.
+func TestContentGuestIDs(t *testing.T) {
+	c := &contentAgg{storage: "s", aggs: map[int]*guestBackups{}, cnt: &storageCount{}}
+	body := `{"data":[` +
+		`{"volid":"s:backup/a","vmid":0,"ctime":1790000000,"size":10,"content":"backup"},` +
+		`{"volid":"s:backup/b","vmid":1000000000,"ctime":1790000000,"size":20,"content":"backup"},` +
+		`{"volid":"s:backup/c","vmid":-1,"ctime":1790000000,"size":40,"content":"backup"},` +
+		`{"volid":"s:backup/d","ctime":1790000000,"size":80,"content":"backup"},` +
+		`{"volid":"s:backup/e","vmid":999999999,"ctime":1790000000,"size":100,"content":"backup"},` +
+		`{"volid":"s:iso/x.iso","ctime":1790000000,"size":1000,"content":"iso"}]}`
+	if err := proxmox.DecodeEach(strings.NewReader(body), c.add); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.aggs) != 1 || c.aggs[999999999] == nil || c.aggs[999999999].count != 1 {
+		t.Errorf("attributed: %v", c.aggs)
+	}
+	if c.cnt.backups != 5 || c.cnt.bytes != 250 {
+		t.Errorf("storage count %+v, want 5 backups of 250 bytes", *c.cnt)
 	}
 }
