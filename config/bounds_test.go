@@ -76,3 +76,12 @@ func TestTargetsNotFirstKey(t *testing.T) {
 		t.Errorf("%v", err)
 	}
 }
+
+// Every target's durations are checked, not only the first's.
+func TestSecondTargetDurations(t *testing.T) {
+	in := minimalPVE + "  t2:\n    type: pve\n    url: https://h2:8006\n    token_id: m@pve!e\n    token_secret: x\n    task_lookback: -2d\n"
+	_, err := Parse([]byte(in))
+	if err == nil || !strings.Contains(err.Error(), `target "t2": task_lookback: line 12: must not be negative`) {
+		t.Errorf("%v", err)
+	}
+}
