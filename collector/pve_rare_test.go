@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"proxmox_backup_exporter/proxmox"
+	"proxmox_backup_exporter/proxmox/calendar"
 	"proxmox_backup_exporter/simulator"
 )
 
@@ -298,5 +299,30 @@ func TestContentGuestIDs(t *testing.T) {
 	}
 	if c.cnt.backups != 5 || c.cnt.bytes != 250 {
 		t.Errorf("storage count %+v, want 5 backups of 250 bytes", *c.cnt)
+	}
+}
+
+// Two jobs with the same options due within the scheduling slack of one
+// task: the task belongs to the job whose occurrence came last before it
+// (the scheduler starts a job when it is due, so the later occurrence is
+// the one that started this run), whichever job is listed first.
+func TestJobOfTaskNearestOccurrence(t *testing.T) {
+	vienna, _ := time.LoadLocation("Europe/Vienna")
+	guests := []Guest{{VMID: 100, Node: "pve1", Pool: "prod"}}
+	for _, order := range [][2]string{{"20:58", "21:00"}, {"21:00", "20:58"}} {
+		jobs := []PVEJob{
+			mustJob(t, `{"id":"first","type":"vzdump","schedule":"`+order[0]+`","storage":"pbs","pool":"prod"}`),
+			mustJob(t, `{"id":"second","type":"vzdump","schedule":"`+order[1]+`","storage":"pbs","pool":"prod"}`),
+		}
+		events := make([]*calendar.Event, len(jobs))
+		for i := range jobs {
+			events[i], _ = calendar.Parse(jobs[i].Schedule)
+		}
+		tier := newJobTier(jobs, events, map[string]*time.Location{"pve1": vienna}, guests)
+		prod, _ := parseVzdumpArgs(vzdumpJobPrefix + " --pool prod --storage pbs --quiet 1")
+		i := tier.jobOf(&tiedTask{node: "pve1", user: "root@pam", args: &prod, start: time.Date(2026, 11, 20, 21, 0, 30, 0, vienna)})
+		if i < 0 || jobs[i].Schedule != "21:00" {
+			t.Errorf("schedules %v: tied to %d, want the 21:00 job", order, i)
+		}
 	}
 }
