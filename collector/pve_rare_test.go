@@ -142,33 +142,13 @@ func TestPVEJobsDifferOnlyByNode(t *testing.T) {
 func TestPVEExplicitlyEnabledJob(t *testing.T) {
 	p := simulator.PVEHealthyScenario(testNow)
 	base := probePVE(t, p)
-	h := p.Handler()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasSuffix(r.URL.Path, "/cluster/backup") {
-			h.ServeHTTP(w, r)
-			return
-		}
-		plain := r.Clone(r.Context())
-		plain.Header.Del("Accept-Encoding")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, plain)
-		var body struct {
-			Data []map[string]any `json:"data"`
-		}
-		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
-			t.Errorf("simulator answer: %v", err)
-		}
-		for _, j := range body.Data {
+	srv := rewriteData(t, p.Handler(), "/cluster/backup", func(rows []map[string]any) {
+		for _, j := range rows {
 			if _, ok := j["enabled"]; !ok {
 				j["enabled"] = 1
 			}
 		}
-		var b bytes.Buffer
-		_ = json.NewEncoder(&b).Encode(body)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(b.Bytes())
-	}))
-	t.Cleanup(srv.Close)
+	})
 	r := probeSim(t, "pve", srv.URL, simulator.TestPVETokenID, simulator.TestPVETokenSecret, "")
 	for _, id := range []string{"backup-pool-prod", "backup-vmids-weekly", "backup-all"} {
 		if j := pveJob(t, r, id); !j.Enabled {
@@ -323,6 +303,59 @@ func TestJobOfTaskNearestOccurrence(t *testing.T) {
 		i := tier.jobOf(&tiedTask{node: "pve1", user: "root@pam", args: &prod, start: time.Date(2026, 11, 20, 21, 0, 30, 0, vienna)})
 		if i < 0 || jobs[i].Schedule != "21:00" {
 			t.Errorf("schedules %v: tied to %d, want the 21:00 job", order, i)
+		}
+	}
+}
+
+// rewriteData serves h, with the data rows of the answers whose path ends
+// in suffix changed by edit.
+func rewriteData(t *testing.T, h http.Handler, suffix string, edit func([]map[string]any)) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, suffix) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		plain := r.Clone(r.Context())
+		plain.Header.Del("Accept-Encoding")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, plain)
+		var body struct {
+			Data []map[string]any `json:"data"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Errorf("simulator answer: %v", err)
+		}
+		edit(body.Data)
+		var b bytes.Buffer
+		_ = json.NewEncoder(&b).Encode(body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(b.Bytes())
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// A storage status without one of total, used and avail has no usage: no
+// size metrics from half an answer (pve-storage PVE/API2/Storage/Status.pm
+// index leaves them out when the storage cannot report them).
+func TestPVEStorageWithoutUsage(t *testing.T) {
+	for _, field := range []string{"total", "used", "avail"} {
+		p := simulator.PVEHealthyScenario(testNow)
+		srv := rewriteData(t, p.Handler(), "/nodes/pve1/storage", func(rows []map[string]any) {
+			for _, s := range rows {
+				if s["storage"] == "local" {
+					delete(s, field)
+				}
+			}
+		})
+		r := probeSim(t, "pve", srv.URL, simulator.TestPVETokenID, simulator.TestPVETokenSecret, "")
+		for _, s := range r.PVE.Storages {
+			if s.Name != "local" {
+				continue
+			}
+			if want := s.Node != "pve1"; s.HasUsage != want {
+				t.Errorf("without %s: local@%s has usage %v, want %v", field, s.Node, s.HasUsage, want)
+			}
 		}
 	}
 }
