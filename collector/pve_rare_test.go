@@ -201,18 +201,20 @@ func TestPVESharedStorageInactiveOnOneNode(t *testing.T) {
 }
 
 // A task log longer than one page (the API's default limit is 50 lines,
-// pve-manager PVE/API2/Tasks.pm read_task_log) is read to its end: the
-// guests at its end have their attempts.
+// pve-manager PVE/API2/Tasks.pm read_task_log; the exporter asks for
+// taskPageSize lines at a time) is read to its end: the guests at its end
+// have their attempts. 400 guests write about 6,000 lines.
 func TestPVELongTaskLog(t *testing.T) {
 	p := simulator.PVEHealthyScenario(testNow)
 	start := testNow.Add(-2 * time.Hour)
 	task := simulator.PVETask{Node: "pve1", Start: start, End: start.Add(time.Hour), User: "admin@pam"}
 	var ids []string
-	for i := 0; i < 30; i++ {
+	const n = 400
+	for i := 0; i < n; i++ {
 		vmid := 200 + i
 		p.Guests = append(p.Guests, simulator.PVEGuest{VMID: vmid, Name: fmt.Sprint("g", vmid), Type: "qemu", Node: "pve1"})
-		g := simulator.PVETaskGuest{VMID: vmid, Type: "qemu", Start: start.Add(time.Duration(i) * time.Minute), Duration: 30 * time.Second}
-		if i == 29 {
+		g := simulator.PVETaskGuest{VMID: vmid, Type: "qemu", Start: start.Add(time.Duration(i) * 10 * time.Second), Duration: 5 * time.Second}
+		if i == n-1 {
 			g.Error = "the last guest failed"
 		}
 		task.Guests = append(task.Guests, g)
@@ -224,9 +226,9 @@ func TestPVELongTaskLog(t *testing.T) {
 	if ok, err := collectorOK(r, "tasks"); !ok {
 		t.Fatal(err)
 	}
-	for i := 0; i < 30; i++ {
+	for i := 0; i < n; i++ {
 		a := guest(t, r, 200+i).LastAttempt
-		if a == nil || !a.Start.Equal(start.Add(time.Duration(i)*time.Minute)) || a.Success != (i != 29) {
+		if a == nil || !a.Start.Equal(start.Add(time.Duration(i)*10*time.Second)) || a.Success != (i != n-1) {
 			t.Errorf("%d: %+v", 200+i, a)
 		}
 	}
