@@ -361,3 +361,18 @@ func TestPVEStorageWithoutUsage(t *testing.T) {
 		}
 	}
 }
+
+// A manual backup of one guest whose guest part finished but whose job then
+// failed (a job-end hook: pve-manager PVE/VZDump.pm exec_backup dies with
+// "Backup job failed - ..." after the guests) failed, and says why.
+func TestPVEOneGuestJobFailsAfterGuest(t *testing.T) {
+	p := simulator.PVEHealthyScenario(testNow)
+	start := testNow.Add(-time.Hour)
+	tk := manual("pve1", 106, start, "")
+	tk.JobError = "job-end hook script failed: exit code 1"
+	p.Tasks = append(p.Tasks, tk)
+	a := guest(t, probePVE(t, p), 106).LastAttempt
+	if a == nil || a.Success || !a.Start.Equal(start) || !strings.Contains(a.Error, "job-end hook") {
+		t.Errorf("106: %+v", a)
+	}
+}
