@@ -131,7 +131,7 @@ func main() {
 		onlyRE = re
 	}
 	if flag.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: mutate [-max N] [-seed S] [-timeout D] PACKAGE_DIR...")
+		fmt.Fprintln(os.Stderr, "usage: mutate [-max N] [-seed S] [-timeout D] [-only RE] PACKAGE_DIR...")
 		os.Exit(2)
 	}
 	var all []result
