@@ -77,8 +77,6 @@ func TestPVEHealthyCluster(t *testing.T) {
 	// 21:00 yesterday in New York (UTC-5).
 	allDueNY := time.Date(2026, 11, 19, 21, 0, 0, 0, newYork)
 	allDueVienna := time.Date(2026, 11, 19, 21, 0, 0, 0, vienna)
-	// The Saturday before 2026-11-20 (a Friday) is 2026-11-14.
-	weeklyDue := time.Date(2026, 11, 14, 3, 0, 0, 0, newYork)
 
 	for _, tc := range []struct {
 		vmid    int
@@ -88,7 +86,7 @@ func TestPVEHealthyCluster(t *testing.T) {
 	}{
 		{100, true, poolDue, 4},  // 2 PBS + 2 local (one without a size)
 		{101, true, poolDue, 2},  // 1 finished + 1 unfinished
-		{102, true, allDueNY, 2}, // the all job is newer than the weekly one
+		{102, true, allDueNY, 2}, // the all job is newer than the weekly one (TestPVEGuestInTwoJobs)
 		{103, true, allDueNY, 2},
 		{104, false, time.Time{}, 0}, // only in a disabled job
 		{105, true, allDueVienna.In(time.UTC).Add(time.Hour), 1},
@@ -110,7 +108,6 @@ func TestPVEHealthyCluster(t *testing.T) {
 	if g := guest(t, r, 105); !g.Due.Equal(time.Date(2026, 11, 19, 21, 0, 0, 0, time.UTC)) {
 		t.Errorf("105: due %v, want 21:00 UTC", g.Due)
 	}
-	_ = weeklyDue
 
 	// 100: the newest PBS snapshot failed verification.
 	g100 := guest(t, r, 100)

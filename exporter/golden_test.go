@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -27,11 +28,18 @@ func simulators(t *testing.T) (cfg string, pve *simulator.PVE, pbs *simulator.PB
 	t.Helper()
 	pve = simulator.PVETestScenario(goldenNow)
 	pbs = simulator.PBSTestScenario(goldenNow)
+	return simulatorConfig(t, pve, pbs), pve, pbs
+}
+
+// simulatorConfig serves the given scenarios and returns an exporter
+// configuration with the targets "cluster" (PVE) and "backup" (PBS).
+func simulatorConfig(t *testing.T, pve *simulator.PVE, pbs *simulator.PBS) string {
+	t.Helper()
 	pveSrv := httptest.NewServer(pve.Handler())
 	pbsSrv := httptest.NewServer(pbs.Handler())
 	t.Cleanup(pveSrv.Close)
 	t.Cleanup(pbsSrv.Close)
-	cfg = fmt.Sprintf(`targets:
+	return fmt.Sprintf(`targets:
   cluster:
     type: pve
     url: %s
@@ -43,7 +51,6 @@ func simulators(t *testing.T) (cfg string, pve *simulator.PVE, pbs *simulator.PB
     token_id: %q
     token_secret: %q
 `, pveSrv.URL, simulator.TestPVETokenID, simulator.TestPVETokenSecret, pbsSrv.URL, simulator.TestPBSTokenID, simulator.TestPBSTokenSecret)
-	return cfg, pve, pbs
 }
 
 // durationRE matches the per-collector durations, the only values of a probe
@@ -54,37 +61,138 @@ func normalize(body string) string {
 	return durationRE.ReplaceAllString(body, "$1 0")
 }
 
+var failedCollectorRE = regexp.MustCompile(`(?m)^proxmox_backup_collector_success\{[^}]*\} 0$`)
+
+// The golden files are recorded on healthy scenarios, where every collector
+// succeeds; an offline node, whose failures change what is exported, has
+// its own file.
 func TestProbeGolden(t *testing.T) {
-	cfg, _, _ := simulators(t)
-	te := newTestExporter(t, cfg, func() time.Time { return goldenNow })
-	for _, target := range []string{"cluster", "backup"} {
-		t.Run(target, func(t *testing.T) {
-			status, body := te.get("/probe?target=" + target)
+	offline := simulator.PVETestScenario(goldenNow)
+	for _, tc := range []struct {
+		name   string
+		pve    *simulator.PVE
+		target string
+	}{
+		{"cluster", simulator.PVEHealthyScenario(goldenNow), "cluster"},
+		{"backup", simulator.PVEHealthyScenario(goldenNow), "backup"},
+		{"cluster_offline_node", offline, "cluster"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := simulatorConfig(t, tc.pve, simulator.PBSTestScenario(goldenNow))
+			te := newTestExporter(t, cfg, func() time.Time { return goldenNow })
+			status, body := te.get("/probe?target=" + tc.target)
 			if status != 200 {
 				t.Fatalf("status %d: %s", status, body)
 			}
 			if !durationRE.MatchString(body) {
 				t.Fatal("no collector durations in the output")
 			}
-			got := normalize(body)
-			path := filepath.Join("testdata", "probe_"+target+".prom")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
+			healthy := !failedCollectorRE.MatchString(body)
+			if want := tc.pve != offline; healthy != want {
+				t.Errorf("every collector succeeded: %v, want %v", healthy, want)
 			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./exporter -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("/probe?target=%s differs from %s (run go test ./exporter -update and review the diff):\n%s", target, path, lineDiff(string(want), got))
+			checkGolden(t, filepath.Join("testdata", "probe_"+tc.name+".prom"), normalize(body))
+			if strings.Contains(te.logs.String(), simulator.TestPVETokenSecret) || strings.Contains(te.logs.String(), simulator.TestPBSTokenSecret) {
+				t.Error("a token secret reached the log")
 			}
 		})
 	}
-	if strings.Contains(te.logs.String(), simulator.TestPVETokenSecret) || strings.Contains(te.logs.String(), simulator.TestPBSTokenSecret) {
-		t.Error("a token secret reached the log")
+}
+
+// checkGolden compares got with the golden file at path. With -update it
+// rewrites the file and, when anything changed, fails with the changes as
+// values (metric and labels: old -> new, added, removed), so that whoever
+// regenerates the file reviews what the exporter now says rather than a
+// byte diff; a second run without -update passes.
+func checkGolden(t *testing.T, path, got string) {
+	t.Helper()
+	want, err := os.ReadFile(path)
+	if err != nil && !(*update && os.IsNotExist(err)) {
+		t.Fatalf("%v (run go test ./exporter -update to create it)", err)
 	}
+	if got == string(want) {
+		return
+	}
+	changes := goldenChanges(string(want), got)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("rewrote %s; review these changes, then run again without -update:\n%s", path, changes)
+		return
+	}
+	t.Errorf("the probe differs from %s (if intended: go test ./exporter -update, and review what it prints):\n%s", path, changes)
+}
+
+// exposition is the text format read back into samples and metadata.
+type exposition struct {
+	samples map[string]string // metric{labels} -> value
+	meta    map[string]string // "# HELP name" / "# TYPE name" -> text
+	order   []string          // samples in file order
+}
+
+func parseExposition(text string) exposition {
+	e := exposition{samples: map[string]string{}, meta: map[string]string{}}
+	for _, line := range strings.Split(text, "\n") {
+		switch {
+		case line == "":
+		case strings.HasPrefix(line, "# HELP ") || strings.HasPrefix(line, "# TYPE "):
+			kind, rest := line[:7], line[7:]
+			name, text, _ := strings.Cut(rest, " ")
+			e.meta[kind+name] = text
+		case strings.HasPrefix(line, "#"):
+		default:
+			// Label values may hold spaces; the value (no timestamps
+			// here) follows the last one.
+			i := strings.LastIndexByte(line, ' ')
+			if i < 0 {
+				e.samples[line] = ""
+				e.order = append(e.order, line)
+				continue
+			}
+			e.samples[line[:i]] = line[i+1:]
+			e.order = append(e.order, line[:i])
+		}
+	}
+	return e
+}
+
+// goldenChanges lists what differs between two expositions as values: one
+// line per changed, added or removed series, and per changed HELP or TYPE.
+func goldenChanges(oldText, newText string) string {
+	o, n := parseExposition(oldText), parseExposition(newText)
+	var b strings.Builder
+	for _, k := range o.order {
+		if nv, ok := n.samples[k]; !ok {
+			fmt.Fprintf(&b, "  removed %s (was %s)\n", k, o.samples[k])
+		} else if nv != o.samples[k] {
+			fmt.Fprintf(&b, "  changed %s: %s -> %s\n", k, o.samples[k], nv)
+		}
+	}
+	for _, k := range n.order {
+		if _, ok := o.samples[k]; !ok {
+			fmt.Fprintf(&b, "  added   %s = %s\n", k, n.samples[k])
+		}
+	}
+	keys := make([]string, 0, len(o.meta)+len(n.meta))
+	for k := range o.meta {
+		keys = append(keys, k)
+	}
+	for k := range n.meta {
+		if _, ok := o.meta[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if o.meta[k] != n.meta[k] {
+			fmt.Fprintf(&b, "  %s: %q -> %q\n", k, o.meta[k], n.meta[k])
+		}
+	}
+	if b.Len() == 0 {
+		b.WriteString("  (no value changed: only the order or spacing)\n")
+	}
+	return b.String()
 }
 
 // lineDiff lists the lines only in want (-) and only in got (+).

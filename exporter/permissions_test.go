@@ -2,7 +2,6 @@ package exporter
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,20 +42,7 @@ func TestTokenMissingVMAudit(t *testing.T) {
 	}
 	// The whole output is a golden file too: it carries the metric into
 	// the mixin's contract check and promtool's lint.
-	path := filepath.Join("testdata", "probe_cluster_missing_vm_audit.prom")
-	got := normalize(body)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./exporter -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("differs from %s (run go test ./exporter -update and review the diff):\n%s", path, lineDiff(string(want), got))
-	}
+	checkGolden(t, filepath.Join("testdata", "probe_cluster_missing_vm_audit.prom"), normalize(body))
 
 	_, body = te.get("/status.json?target=cluster")
 	var page struct {

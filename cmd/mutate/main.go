@@ -6,7 +6,11 @@
 // green. The source tree is never written: each mutant reaches the
 // compiler through go test -overlay.
 //
-//	go run ./cmd/mutate [-max N] [-seed S] [-timeout D] ./proxmox/calendar ./collector ...
+//	go run ./cmd/mutate [-max N] [-seed S] [-timeout D] [-only RE] ./proxmox/calendar ./collector ...
+//
+// The sample depends on the seed and on the package's mutants only, so a
+// run with the same -seed and -max after adding tests meets the same
+// mutants; -only then reruns just the previous survivors.
 //
 // make mutation runs it over the decision code; docs/testing.md keeps the
 // last figures and the survivors judged equivalent.
@@ -19,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"go/ast"
+	"go/build"
 	"go/format"
 	"go/parser"
 	"go/token"
@@ -26,6 +31,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -100,6 +106,9 @@ func identity(op token.Token) string {
 	return "false"
 }
 
+// onlyRE, when set, keeps the sampled mutants it matches.
+var onlyRE *regexp.Regexp
+
 type result struct {
 	m       mutant
 	killed  bool
@@ -111,9 +120,18 @@ func main() {
 	max := flag.Int("max", 40, "mutants to run per package (a random sample when there are more; 0: all)")
 	seed := flag.Uint64("seed", 1, "seed of the sample")
 	timeout := flag.Duration("timeout", 3*time.Minute, "a mutant whose tests run longer counts as killed (a hang)")
+	only := flag.String("only", "", "of the sample, run only the mutants whose line (path:line: what, as printed) matches this regular expression: rerun a previous run's survivors after adding tests")
 	flag.Parse()
+	if *only != "" {
+		re, err := regexp.Compile(*only)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mutate: -only:", err)
+			os.Exit(2)
+		}
+		onlyRE = re
+	}
 	if flag.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: mutate [-max N] [-seed S] [-timeout D] PACKAGE_DIR...")
+		fmt.Fprintln(os.Stderr, "usage: mutate [-max N] [-seed S] [-timeout D] [-only RE] PACKAGE_DIR...")
 		os.Exit(2)
 	}
 	var all []result
@@ -140,7 +158,7 @@ func main() {
 	fmt.Println("survivors:")
 	for _, r := range all {
 		if !r.killed && !r.invalid {
-			fmt.Printf("  %s:%d: %s\n", r.m.pos.Filename, r.m.pos.Line, r.m.what)
+			fmt.Printf("  %s:%d: %s\n", relPath(r.m.pos.Filename), r.m.pos.Line, r.m.what)
 		}
 	}
 }
@@ -167,6 +185,14 @@ func runPackage(dir string, max int, seed uint64, timeout time.Duration) ([]resu
 		if strings.HasSuffix(path, "_test.go") {
 			continue
 		}
+		// A file the build leaves out (secret_other.go on a unix host)
+		// cannot be reached by any test: its mutants would survive for
+		// nothing.
+		if ok, err := build.Default.MatchFile(filepath.Dir(path), filepath.Base(path)); err != nil {
+			return nil, err
+		} else if !ok {
+			continue
+		}
 		f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
 		if err != nil {
 			return nil, err
@@ -188,6 +214,15 @@ func runPackage(dir string, max int, seed uint64, timeout time.Duration) ([]resu
 			}
 			return ms[i].pos.Offset < ms[j].pos.Offset
 		})
+	}
+	if onlyRE != nil {
+		kept := ms[:0]
+		for _, m := range ms {
+			if onlyRE.MatchString(fmt.Sprintf("%s:%d: %s", relPath(m.file), m.pos.Line, m.what)) {
+				kept = append(kept, m)
+			}
+		}
+		ms = kept
 	}
 	tmp, err := os.MkdirTemp("", "mutate")
 	if err != nil {
@@ -224,33 +259,41 @@ func runPackage(dir string, max int, seed uint64, timeout time.Duration) ([]resu
 		case !r.killed:
 			mark = "SURVIVED"
 		}
-		rel := m.file
-		if wd, err := os.Getwd(); err == nil {
-			if r, err := filepath.Rel(wd, m.file); err == nil {
-				rel = r
-			}
-		}
-		fmt.Printf("%-8s %s:%d: %s%s\n", mark, rel, m.pos.Line, m.what, r.note)
+		fmt.Printf("%-8s %s:%d: %s%s\n", mark, relPath(m.file), m.pos.Line, m.what, r.note)
 	}
 	return out, nil
 }
 
+// relPath is path relative to the working directory when it can be.
+func relPath(path string) string {
+	if wd, err := os.Getwd(); err == nil {
+		if r, err := filepath.Rel(wd, path); err == nil {
+			return r
+		}
+	}
+	return path
+}
+
 // runTests runs one package's tests against an overlay. A mutant that
 // fails a test or hangs is killed; one that does not compile is invalid.
+// The timeout bounds the test binary alone (go test -timeout): on a loaded
+// machine the compile can take minutes, and a slow build is not a kill.
 func runTests(dir, overlay string, timeout time.Duration) result {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+20*time.Minute)
 	defer cancel()
 	pkg := dir
 	if !strings.HasPrefix(pkg, ".") && !filepath.IsAbs(pkg) {
 		pkg = "./" + pkg
 	}
-	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-overlay="+overlay, pkg)
+	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-timeout="+timeout.String(), "-overlay="+overlay, pkg)
 	out, err := cmd.CombinedOutput()
 	switch {
 	case ctx.Err() != nil:
 		return result{killed: true, note: " (hang)"}
 	case err == nil:
 		return result{}
+	case bytes.Contains(out, []byte("panic: test timed out")):
+		return result{killed: true, note: " (hang)"}
 	case bytes.Contains(out, []byte("[build failed]")) || bytes.Contains(out, []byte("setup failed")):
 		return result{invalid: true, note: " (does not compile)"}
 	default:

@@ -2,6 +2,7 @@ package tasklog
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -185,41 +186,259 @@ func TestUPIDs(t *testing.T) {
 	}
 }
 
+// The field widths PVE and PBS print: pid and start time %08X, pstart
+// %08X (9 digits once the counter passes 32 bits), PBS task id %08X (up to
+// 16 digits) (pve-common PVE/Tools.pm upid_encode and upid_decode's
+// pattern; proxmox proxmox-schema src/upid.rs, the UPID's Display and
+// parse). Anything wider or narrower is not a UPID.
+func TestUPIDFieldWidths(t *testing.T) {
+	pbs := func(pid, pstart, task, start string) string {
+		return "UPID:pbs:" + pid + ":" + pstart + ":" + task + ":" + start + `:verificationjob:main\x3av\x2d1:root@pam:`
+	}
+	pve := func(pid, pstart, start string) string {
+		return "UPID:pve1:" + pid + ":" + pstart + ":" + start + ":vzdump:100:root@pam:"
+	}
+	for in, ok := range map[string]bool{
+		pbs("000000CA", "0000102F", "00000050", "6A49AA96"):          true,
+		pbs("000000CA", "10000102F", "FFFFFFFFFFFFFFFF", "6A49AA96"): true,
+		pbs("0000000CA", "0000102F", "00000050", "6A49AA96"):         false,
+		pbs("000000CA", "00000000102F", "00000050", "6A49AA96"):      false,
+		pbs("000000CA", "0000000102F", "00000050", "6A49AA96"):       false,
+		pbs("000000CA", "0000102F", "10000000000000050", "6A49AA96"): false,
+		pbs("000000CA", "0000102F", "0050", "6A49AA96"):              false,
+		pbs("000000CA", "0000102F", "00000050", "06A49AA96"):         false,
+		pbs("000000CA", "0000102F", "00000050", "A49AA96"):           false,
+		pve("000000CA", "0000102F", "6A49AA96"):                      true,
+		pve("0000000CA", "0000102F", "6A49AA96"):                     false,
+		pve("000000CA", "0000000102F", "6A49AA96"):                   false,
+		pve("000000CA", "0000102F", "06A49AA96"):                     false,
+		pve("00000CA", "0000102F", "6A49AA96"):                       false,
+	} {
+		u, err := ParseUPID(in)
+		if (err == nil) != ok {
+			t.Errorf("ParseUPID(%q): %+v, %v; want accepted %v", in, u, err, ok)
+		}
+		if err != nil && u != (UPID{}) {
+			t.Errorf("ParseUPID(%q) failed with fields %+v", in, u)
+		}
+	}
+	// A UPID is at most 512 bytes; the id is what grows.
+	long := func(n int) string {
+		s := pve("000000CA", "0000102F", "6A49AA96")
+		return strings.Replace(s, ":100:", ":"+strings.Repeat("1", n-len(s)+3)+":", 1)
+	}
+	if s := long(512); len(s) != 512 {
+		t.Fatalf("built %d bytes", len(s))
+	} else if _, err := ParseUPID(s); err != nil {
+		t.Errorf("a 512-byte UPID: %v", err)
+	}
+	if _, err := ParseUPID(long(513)); err == nil {
+		t.Error("a 513-byte UPID was accepted")
+	}
+	// Truncated escapes in a PBS worker id.
+	for _, id := range []string{`main\x3`, `main\x`, `main\`, `\x4`, `main\y3a`, `\u0041`} {
+		in := "UPID:pbs:000000CA:0000102F:00000050:6A49AA96:prune:" + id + ":root@pam:"
+		if u, err := ParseUPID(in); err == nil {
+			t.Errorf("ParseUPID(%q) = %+v", in, u)
+		}
+	}
+	if u, err := ParseUPID(`UPID:pbs:000000CA:0000102F:00000050:6A49AA96:prune:a\x2d:root@pam:`); err != nil || u.ID != "a-" {
+		t.Errorf("escape at the end: %+v, %v", u, err)
+	}
+}
+
+// A guest's duration is the one its Finished line states; End-Start only
+// stands in when there is none. An end line outside any guest (after the
+// guest's own) changes no attempt.
+func TestDurationsAndStrayLines(t *testing.T) {
+	log := parse(time.UTC, `
+INFO: Starting Backup of VM 100 (qemu)
+INFO: Backup started at 2026-11-20 02:00:00
+INFO: Finished Backup of VM 100 (00:04:12)
+INFO: Backup finished at 2026-11-20 02:05:00
+INFO: Backup finished at 2026-11-20 03:00:00
+INFO: Backup started at 2026-11-20 03:10:00
+INFO: Starting Backup of VM 101 (qemu)
+INFO: Backup started at 2026-11-20 02:05:00
+ERROR: Backup of VM 101 failed - boom
+INFO: Failed at 2026-11-20 02:06:30
+TASK ERROR: job errors
+`)
+	if len(log.Attempts) != 2 {
+		t.Fatalf("%+v", log.Attempts)
+	}
+	a := log.Attempts[0]
+	if !a.Success || a.Duration != 4*time.Minute+12*time.Second {
+		t.Errorf("100: %+v, want the logged 4m12s", a)
+	}
+	if !a.Start.Equal(time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC)) || !a.End.Equal(time.Date(2026, 11, 20, 2, 5, 0, 0, time.UTC)) {
+		t.Errorf("100: stray lines moved its times: %+v", a)
+	}
+	if b := log.Attempts[1]; b.Success || b.Duration != 90*time.Second || b.Error != "boom" {
+		t.Errorf("101: %+v", b)
+	}
+	// Without a Finished line (an older vzdump), End-Start.
+	log = parse(time.UTC, "INFO: Starting Backup of VM 7 (lxc)\nINFO: Backup started at 2026-11-20 02:00:00\nINFO: Finished Backup of VM 7 (00:00:00)\nINFO: Backup finished at 2026-11-20 02:00:42\nTASK OK")
+	if a := log.Attempts[0]; !a.Success || a.Duration != 42*time.Second {
+		t.Errorf("7: %+v", a)
+	}
+}
+
+// vzdump lists the skipped guests joined by ", " (pve-manager
+// PVE/VZDump.pm exec_backup: "skip external VMs: $skip_string").
+func TestSkipExternalList(t *testing.T) {
+	log := parse(time.UTC, "INFO: starting new backup job: vzdump 100 105 106 107\nINFO: skip external VMs: 105, 106, 107\nTASK OK")
+	var ids []int
+	for _, a := range log.Attempts {
+		if !a.Skipped || a.Running || a.Success || a.Error != "" {
+			t.Errorf("%+v", a)
+		}
+		ids = append(ids, a.VMID)
+	}
+	if fmt.Sprint(ids) != "[105 106 107]" {
+		t.Errorf("skipped %v", ids)
+	}
+}
+
+// A guest's time that cannot be read (a garbled line) leaves its duration
+// unknown, never the distance to year 1.
+func TestUnreadableStart(t *testing.T) {
+	log := parse(time.UTC, `
+INFO: Starting Backup of VM 100 (qemu)
+INFO: Backup started at 2026-13-45 99:99:99
+ERROR: Backup of VM 100 failed - boom
+INFO: Failed at 2026-11-20 02:00:00
+TASK ERROR: job errors
+`)
+	if a := log.Attempts[0]; a.Duration != 0 || !a.Start.IsZero() || a.End.IsZero() {
+		t.Errorf("%+v", a)
+	}
+}
+
+// vzdump logs one result per guest (PVE/VZDump.pm exec_backup_task logs
+// either "Backup of VM N failed" or "Finished Backup of VM N"). An ERROR
+// line for a guest whose attempt already has its result is a refusal of
+// its own, and it does not rewrite the earlier result.
+func TestSecondResultLine(t *testing.T) {
+	for _, first := range []string{"INFO: Finished Backup of VM 100 (00:01:00)", "ERROR: Backup of VM 100 failed - first"} {
+		log := parse(time.UTC, "INFO: Starting Backup of VM 100 (qemu)\nINFO: Backup started at 2026-11-20 02:00:00\n"+first+
+			"\nINFO: Backup finished at 2026-11-20 02:01:00\nERROR: Backup of VM 100 failed - second\nINFO: Failed at 2026-11-20 02:05:00\nTASK ERROR: job errors")
+		if len(log.Attempts) != 2 {
+			t.Fatalf("after %q: %+v", first, log.Attempts)
+		}
+		a, b := log.Attempts[0], log.Attempts[1]
+		if a.Error == "second" || !b.Refused || b.Error != "second" || !b.Start.Equal(time.Date(2026, 11, 20, 2, 5, 0, 0, time.UTC)) {
+			t.Errorf("after %q: %+v, %+v", first, a, b)
+		}
+	}
+}
+
 func TestStatus(t *testing.T) {
 	for status, isErr := range map[string]bool{"OK": false, "WARNINGS: 42": false, "job errors": true, "unexpected status": true, "Some error message": true, "": true} {
 		if StatusIsError(status) != isErr {
 			t.Errorf("StatusIsError(%q) = %v", status, !isErr)
 		}
 	}
-	if !IsRunning("RUNNING") || !IsRunning("running") || IsRunning("OK") {
-		t.Error("IsRunning")
-	}
 }
 
+// FuzzParseLog feeds arbitrary logs. Whatever the log: an attempt is only
+// for a guest id the log names; no attempt both succeeded and runs; once
+// the TASK line is read nothing runs; a duration is never negative; more
+// lines never take attempts away; and CRLF line ends read like LF.
 func FuzzParseLog(f *testing.F) {
 	f.Add(jobWithFailure)
 	f.Add("INFO: Starting Backup of VM 1 (qemu)\nERROR: Backup of VM 1 failed - x\nINFO: Failed at 2026-13-45 99:99:99\nTASK ERROR: job errors")
 	f.Add("INFO: Finished Backup of VM 99999999999999999999 (00:00:01)\nINFO: skip external VMs: 1, x, 3")
+	f.Add("INFO: Starting Backup of VM 7 (lxc)\nINFO: Backup started at 2026-10-25 02:59:00\nERROR: Backup of VM 7 failed - x\nINFO: Failed at 2026-10-25 02:01:00\nTASK ERROR: job errors")
+	vienna, err := time.LoadLocation("Europe/Vienna")
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, log string) {
-		p := NewParser(time.UTC)
-		for _, l := range strings.Split(log, "\n") {
+		lines := strings.Split(log, "\n")
+		p := NewParser(vienna)
+		crlf := NewParser(vienna)
+		prev := 0
+		for _, l := range lines {
 			p.Line(l)
+			crlf.Line(l + "\r\n")
+			if n := len(p.Result().Attempts); n < prev {
+				t.Fatalf("attempts went from %d to %d on %q", prev, n, l)
+			} else {
+				prev = n
+			}
 		}
 		res := p.Result()
+		if fmt.Sprint(res) != fmt.Sprint(crlf.Result()) {
+			t.Fatalf("CRLF reads differently:\n%+v\n%+v", res, crlf.Result())
+		}
 		for _, a := range res.Attempts {
-			if a.Success && a.Running {
-				t.Fatalf("attempt both succeeded and running: %+v", a)
+			if !strings.Contains(log, strconv.Itoa(a.VMID)) {
+				t.Fatalf("attempt for guest %d, which the log does not name", a.VMID)
+			}
+			if a.Success && a.Running || res.Finished && a.Running {
+				t.Fatalf("attempt %+v of a log finished %v", a, res.Finished)
+			}
+			if a.Duration < 0 {
+				t.Fatalf("negative duration: %+v", a)
+			}
+			if a.Skipped && (a.Success || a.Running || a.Error != "") {
+				t.Fatalf("a skipped guest has a result: %+v", a)
 			}
 		}
 	})
 }
 
+// FuzzParseUPID: a UPID that parses prints back (in the format PVE or PBS
+// writes) to one that parses to the same fields, and the field count picks
+// the format.
 func FuzzParseUPID(f *testing.F) {
 	f.Add("UPID:vega:000831DD:0640E944:6AC1B32B:vzdump::root@pam:")
 	f.Add(`UPID:pbs:000000CA:0000102F:00000050:6A49AA96:prune:main\x3a\x3act-104:root@pam!pve:`)
+	f.Add("UPID:node:000934af:fffffffff:68bf3a41:vzdump:101:root@pam:")
 	f.Fuzz(func(t *testing.T, s string) {
-		_, _ = ParseUPID(s)
+		u, err := ParseUPID(s)
+		if err != nil {
+			if u != (UPID{}) {
+				t.Fatalf("%q: error %v with fields %+v", s, err, u)
+			}
+			return
+		}
+		pbs := strings.Count(s, ":") == 9
+		var again UPID
+		if pbs {
+			again, err = ParsePBSUPID(formatPBS(u))
+		} else {
+			if u.TaskID != 0 {
+				t.Fatalf("%q: a PVE UPID with a task id", s)
+			}
+			again, err = ParsePVEUPID(formatPVE(u))
+		}
+		if err != nil || again != u {
+			t.Fatalf("%q: %+v printed and read again: %+v, %v", s, u, again, err)
+		}
 	})
+}
+
+func formatPVE(u UPID) string {
+	return fmt.Sprintf("UPID:%s:%08X:%08X:%08X:%s:%s:%s:", u.Node, u.PID, u.PStart, u.StartTime.Unix(), u.Type, u.ID, u.User)
+}
+
+// formatPBS escapes the worker id the way systemd does: "/" is "-", and
+// every byte other than a letter, digit, "_" or "." is \xNN.
+func formatPBS(u UPID) string {
+	var id strings.Builder
+	for i := 0; i < len(u.ID); i++ {
+		switch c := u.ID[i]; {
+		case c == '/':
+			id.WriteByte('-')
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '.':
+			id.WriteByte(c)
+		default:
+			fmt.Fprintf(&id, `\x%02x`, c)
+		}
+	}
+	return fmt.Sprintf("UPID:%s:%08X:%08X:%08X:%08X:%s:%s:%s:", u.Node, u.PID, u.PStart, u.TaskID, u.StartTime.Unix(), u.Type, id.String(), u.User)
 }
 
 func BenchmarkParseLog(b *testing.B) {

@@ -36,7 +36,10 @@ func ParsePVEUPID(s string) (UPID, error) {
 			}
 		}
 	}
-	return u, err
+	if err != nil {
+		return UPID{}, err
+	}
+	return u, nil
 }
 
 // ParsePBSUPID reads UPID:node:pid:pstart:task_id:starttime:type:id:user:
@@ -60,7 +63,10 @@ func ParsePBSUPID(s string) (UPID, error) {
 			}
 		}
 	}
-	return u, err
+	if err != nil {
+		return UPID{}, err
+	}
+	return u, nil
 }
 
 // ParseUPID reads either format, telling them apart by their field count.
@@ -121,9 +127,4 @@ func unescape(s string) (string, error) {
 // and "WARNINGS: N" are successes, everything else is a failure.
 func StatusIsError(status string) bool {
 	return status != "OK" && !strings.HasPrefix(status, "WARNINGS: ")
-}
-
-// IsRunning reports whether a task list status means the task still runs.
-func IsRunning(status string) bool {
-	return status == "" || strings.EqualFold(status, "running")
 }

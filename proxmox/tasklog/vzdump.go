@@ -156,6 +156,17 @@ func (p *Parser) attempt(vmid string) *Attempt {
 	return nil
 }
 
+// elapsed is end-start when both are known. The log's times are local
+// wall-clock times: across a backward clock change (the autumn DST switch)
+// an end can read earlier than its start, and the duration is then
+// unknown (0), never negative.
+func elapsed(start, end time.Time) time.Duration {
+	if start.IsZero() || end.IsZero() || end.Before(start) {
+		return 0
+	}
+	return end.Sub(start)
+}
+
 // Result settles every attempt: one without a result is running while the
 // task runs, and failed with the task's error once the task has ended.
 func (p *Parser) Result() Log {
@@ -167,15 +178,12 @@ func (p *Parser) Result() Log {
 			continue
 		}
 		if a.Duration < 0 {
-			a.Duration = 0
-			if !a.End.IsZero() && !a.Start.IsZero() {
-				a.Duration = a.End.Sub(a.Start)
-			}
+			a.Duration = elapsed(a.Start, a.End)
 			continue
 		}
 		if a.Success {
-			if a.Duration == 0 && !a.End.IsZero() && !a.Start.IsZero() {
-				a.Duration = a.End.Sub(a.Start)
+			if a.Duration == 0 {
+				a.Duration = elapsed(a.Start, a.End)
 			}
 			continue
 		}
