@@ -54,7 +54,8 @@ bench: build
 ## the figures. MUTANTS sets the sample per package (0: all).
 MUTANTS ?= 60
 mutation:
-	$(GO) run ./cmd/mutate -max $(MUTANTS) ./proxmox/calendar ./proxmox/tasklog ./collector ./verdict ./exporter ./config
+	$(GO) run ./cmd/mutate -max $(MUTANTS) ./proxmox/calendar ./proxmox/tasklog ./collector ./exporter ./config
+	$(GO) run ./cmd/mutate -max $(MUTANTS) -also ./exporter ./verdict
 
 ## e2e: simulator, exporter, Prometheus and Alertmanager end to end.
 e2e:

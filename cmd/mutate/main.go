@@ -120,6 +120,7 @@ func main() {
 	max := flag.Int("max", 40, "mutants to run per package (a random sample when there are more; 0: all)")
 	seed := flag.Uint64("seed", 1, "seed of the sample")
 	timeout := flag.Duration("timeout", 3*time.Minute, "a mutant whose tests run longer counts as killed (a hang)")
+	also := flag.String("also", "", "comma-separated packages whose tests also run against each mutant, for code whose tests live elsewhere (the verdict's agreement with the alerts is tested in ./exporter)")
 	only := flag.String("only", "", "of the sample, run only the mutants whose line (path:line: what, as printed) matches this regular expression: rerun a previous run's survivors after adding tests")
 	flag.Parse()
 	if *only != "" {
@@ -136,7 +137,7 @@ func main() {
 	}
 	var all []result
 	for _, dir := range flag.Args() {
-		rs, err := runPackage(dir, *max, *seed, *timeout)
+		rs, err := runPackage(dir, extraPackages(*also), *max, *seed, *timeout)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "mutate: %s: %v\n", dir, err)
 			os.Exit(1)
@@ -172,7 +173,7 @@ func max1(n int) int {
 
 // runPackage plants the sampled mutants of one package's non-test files
 // and runs the package's tests against each.
-func runPackage(dir string, max int, seed uint64, timeout time.Duration) ([]result, error) {
+func runPackage(dir string, also []string, max int, seed uint64, timeout time.Duration) ([]result, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		return nil, err
@@ -249,7 +250,7 @@ func runPackage(dir string, max int, seed uint64, timeout time.Duration) ([]resu
 		if err := os.WriteFile(overlay, ov, 0o600); err != nil {
 			return nil, err
 		}
-		r := runTests(dir, overlay, timeout)
+		r := runTests(append([]string{dir}, also...), overlay, timeout)
 		r.m = m
 		out = append(out, r)
 		mark := "killed"
@@ -274,18 +275,32 @@ func relPath(path string) string {
 	return path
 }
 
-// runTests runs one package's tests against an overlay. A mutant that
+// extraPackages splits the -also list.
+func extraPackages(list string) []string {
+	var out []string
+	for _, p := range strings.Split(list, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// runTests runs the packages' tests against an overlay. A mutant that
 // fails a test or hangs is killed; one that does not compile is invalid.
 // The timeout bounds the test binary alone (go test -timeout): on a loaded
 // machine the compile can take minutes, and a slow build is not a kill.
-func runTests(dir, overlay string, timeout time.Duration) result {
+func runTests(dirs []string, overlay string, timeout time.Duration) result {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout+20*time.Minute)
 	defer cancel()
-	pkg := dir
-	if !strings.HasPrefix(pkg, ".") && !filepath.IsAbs(pkg) {
-		pkg = "./" + pkg
+	args := []string{"test", "-count=1", "-timeout=" + timeout.String(), "-overlay=" + overlay}
+	for _, pkg := range dirs {
+		if !strings.HasPrefix(pkg, ".") && !filepath.IsAbs(pkg) {
+			pkg = "./" + pkg
+		}
+		args = append(args, pkg)
 	}
-	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-timeout="+timeout.String(), "-overlay="+overlay, pkg)
+	cmd := exec.CommandContext(ctx, "go", args...)
 	out, err := cmd.CombinedOutput()
 	switch {
 	case ctx.Err() != nil:
