@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -30,16 +29,11 @@ func TestStatusPageInChromium(t *testing.T) {
 	pveSrv, pbsSrv := httptest.NewServer(pve.Handler()), httptest.NewServer(pbs.Handler())
 	defer pveSrv.Close()
 	defer pbsSrv.Close()
-	cfg := fmt.Sprintf("targets:\n  demo-pve:\n    type: pve\n    url: %s\n    token_id: %q\n    token_secret: %q\n  demo-pbs:\n    type: pbs\n    url: %s\n    token_id: %q\n    token_secret: %q\n",
-		pveSrv.URL, simulator.TestPVETokenID, simulator.TestPVETokenSecret, pbsSrv.URL, simulator.TestPBSTokenID, simulator.TestPBSTokenSecret)
-	writeFile(t, filepath.Join(dir, "exporter.yml"), cfg)
+	writeFile(t, filepath.Join(dir, "exporter.yml"), targetsConfig("demo-pve", pveSrv.URL, "demo-pbs", pbsSrv.URL))
 
 	webConfig, _ := testtools.WebConfig(t, dir)
 
-	bin := filepath.Join(dir, "proxmox_backup_exporter")
-	if out, err := exec.Command("go", "build", "-o", bin, root).CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := exporterBinary(t)
 	addr := freeAddr(t)
 	start(t, bin, "--config.file="+filepath.Join(dir, "exporter.yml"), "--web.listen-address="+addr, "--web.config.file="+webConfig)
 	time.Sleep(500 * time.Millisecond)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -120,14 +119,9 @@ func demoRaisesItsDocumentedProblems(t *testing.T, set testtools.Set) {
 	defer pveSrv.Close()
 	defer pbsSrv.Close()
 
-	exporterBin := filepath.Join(dir, "proxmox_backup_exporter")
-	if out, err := exec.Command("go", "build", "-o", exporterBin, root).CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	exporterBin := exporterBinary(t)
 	// The target names of the simulator's --write-config.
-	cfg := fmt.Sprintf("targets:\n  demo-pve:\n    type: pve\n    url: %s\n    token_id: %q\n    token_secret: %q\n  demo-pbs:\n    type: pbs\n    url: %s\n    token_id: %q\n    token_secret: %q\n",
-		pveSrv.URL, simulator.TestPVETokenID, simulator.TestPVETokenSecret, pbsSrv.URL, simulator.TestPBSTokenID, simulator.TestPBSTokenSecret)
-	writeFile(t, filepath.Join(dir, "exporter.yml"), cfg)
+	writeFile(t, filepath.Join(dir, "exporter.yml"), targetsConfig("demo-pve", pveSrv.URL, "demo-pbs", pbsSrv.URL))
 	exporterAddr := freeAddr(t)
 	start(t, exporterBin, "--config.file="+filepath.Join(dir, "exporter.yml"), "--web.listen-address="+exporterAddr)
 

@@ -27,6 +27,48 @@ import (
 	"proxmox_backup_exporter/simulator"
 )
 
+// binDir holds the exporter binary that every test of the package runs;
+// it is built once (exporterBinary) and removed by TestMain.
+var (
+	binDir   string
+	buildBin sync.Once
+	binPath  string
+	binErr   error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// exporterBinary builds the exporter once for the whole package.
+func exporterBinary(t *testing.T) string {
+	t.Helper()
+	buildBin.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "e2e-exporter"); binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "proxmox_backup_exporter")
+		if out, err := exec.Command("go", "build", "-o", binPath, testtools.Root()).CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// targetsConfig is an exporter configuration for one simulated PVE and one
+// simulated PBS, under the given target names.
+func targetsConfig(pveName, pveURL, pbsName, pbsURL string) string {
+	return fmt.Sprintf("targets:\n  %s:\n    type: pve\n    url: %s\n    token_id: %q\n    token_secret: %q\n  %s:\n    type: pbs\n    url: %s\n    token_id: %q\n    token_secret: %q\n",
+		pveName, pveURL, simulator.TestPVETokenID, simulator.TestPVETokenSecret, pbsName, pbsURL, simulator.TestPBSTokenID, simulator.TestPBSTokenSecret)
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -253,13 +295,8 @@ func alertsReachEmailAndGotify(t *testing.T, set testtools.Set) {
 	defer pbsSrv.Close()
 
 	// 2. The exporter.
-	exporterBin := filepath.Join(dir, "proxmox_backup_exporter")
-	if out, err := exec.Command("go", "build", "-o", exporterBin, root).CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	cfg := fmt.Sprintf("targets:\n  cluster1:\n    type: pve\n    url: %s\n    token_id: %q\n    token_secret: %q\n  backup1:\n    type: pbs\n    url: %s\n    token_id: %q\n    token_secret: %q\n",
-		pveSrv.URL, simulator.TestPVETokenID, simulator.TestPVETokenSecret, pbsSrv.URL, simulator.TestPBSTokenID, simulator.TestPBSTokenSecret)
-	writeFile(t, filepath.Join(dir, "exporter.yml"), cfg)
+	exporterBin := exporterBinary(t)
+	writeFile(t, filepath.Join(dir, "exporter.yml"), targetsConfig("cluster1", pveSrv.URL, "backup1", pbsSrv.URL))
 	exporterAddr := freeAddr(t)
 	start(t, exporterBin, "--config.file="+filepath.Join(dir, "exporter.yml"), "--web.listen-address="+exporterAddr)
 
