@@ -108,16 +108,22 @@ func BenchmarkSnapshotStream(b *testing.B) {
 	}
 }
 
-// BenchmarkWriteMetrics encodes the metrics of 1,000 groups.
+// BenchmarkWriteMetrics writes the metrics of 1,000 groups in OpenMetrics,
+// the format Prometheus asks for, and in the protobuf format, which goes
+// through expfmt's encoder.
 func BenchmarkWriteMetrics(b *testing.B) {
 	p := simulator.GeneratePBS(simulator.PBSGenOptions{Datastores: 1, Namespaces: 1, Groups: 1000, Snapshots: 2, Now: testNow})
 	srv := httptest.NewServer(p.Handler())
 	defer srv.Close()
 	r := probeSim(b, "pbs", srv.URL, simulator.TestPBSTokenID, simulator.TestPBSTokenSecret, "")
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := WriteMetrics(expfmt.NewEncoder(io.Discard, expfmt.NewFormat(expfmt.TypeTextPlain)), r); err != nil {
-			b.Fatal(err)
-		}
+	for name, format := range map[string]expfmt.FormatType{"openmetrics": expfmt.TypeOpenMetrics, "protobuf": expfmt.TypeProtoDelim} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := WriteMetrics(io.Discard, expfmt.NewFormat(format), r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

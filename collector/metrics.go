@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,11 @@ type family struct {
 	// section is the part of the result the metric comes from, so that
 	// writing one family walks only that part.
 	section string
+	// labels are the variable label names in the order the emitter passes
+	// their values; byName orders them by name, as the exposition does.
+	labels []string
+	byName []int
+	names  []string
 }
 
 var families = map[*prometheus.Desc]*family{}
@@ -28,7 +34,16 @@ func newDesc(name, help string, labels ...string) *prometheus.Desc {
 			break
 		}
 	}
-	families[d] = &family{name: prometheus.BuildFQName(Namespace, "", name), help: help, section: section}
+	f := &family{name: prometheus.BuildFQName(Namespace, "", name), help: help, section: section, labels: labels}
+	f.byName = make([]int, len(labels))
+	for i := range f.byName {
+		f.byName[i] = i
+	}
+	slices.SortStableFunc(f.byName, func(a, b int) int { return strings.Compare(labels[a], labels[b]) })
+	for _, i := range f.byName {
+		f.names = append(f.names, labels[i])
+	}
+	families[d] = f
 	return d
 }
 
@@ -101,7 +116,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 type emitter struct {
 	ch   chan<- prometheus.Metric
 	only *prometheus.Desc
-	out  []prometheus.Metric
+	out  *familyBuf
 }
 
 // wants reports whether a section of the result is to be walked.
@@ -112,11 +127,13 @@ func (e *emitter) wants(section string) bool {
 func (e *emitter) gauge(d *prometheus.Desc, v float64, labels ...string) {
 	if e.only != nil {
 		if d == e.only {
-			e.out = append(e.out, prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...))
+			e.out.add(v, labels)
 		}
 		return
 	}
-	e.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	// The clone keeps labels from escaping, so that the emitter's callers'
+	// label slices stay on the stack when WriteMetrics runs.
+	e.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, slices.Clone(labels)...)
 }
 
 func (e *emitter) emit(r *Result) {
@@ -191,7 +208,9 @@ func (e *emitter) pbs(r *Result) {
 			break
 		}
 		g := &d.Groups[i]
-		l := []string{g.Datastore, g.Namespace, g.BackupType, g.BackupID}
+		// Room for the extra labels of the info and verify families, so
+		// that appending them does not allocate.
+		l := append(make([]string, 0, 6), g.Datastore, g.Namespace, g.BackupType, g.BackupID)
 		e.gauge(groupInfoDesc, 1, append(l, g.Owner, g.Comment)...)
 		e.gauge(groupSnapshotsDesc, float64(g.Snapshots), l...)
 		e.gauge(groupFutureDesc, float64(g.FutureSnapshots), l...)

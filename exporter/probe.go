@@ -56,12 +56,7 @@ func writeMetrics(w http.ResponseWriter, r *http.Request, res *collector.Result,
 		defer gz.Close()
 		out = gz
 	}
-	enc := expfmt.NewEncoder(out, format)
-	err := collector.WriteMetrics(enc, res)
-	if closer, ok := enc.(expfmt.Closer); ok && err == nil {
-		err = closer.Close()
-	}
-	if err != nil {
+	if err := collector.WriteMetrics(out, format, res); err != nil {
 		logger.Error("Cannot write the probe's metrics", "target", res.Target, "err", err)
 	}
 }
