@@ -74,7 +74,7 @@ func joinNS(parent, child string) string {
 // DemoOffsite is the offsite server of the demo's PBS: a pull sync job
 // copies datastore main into namespace pbs1 of its datastore offsite every
 // day at 07:00 (Europe/Berlin), and has done so until its last run, but the
-// copies of db02 (vm/103) stopped four days before that: a change of the
+// copies of db02 (ct/103) stopped four days before that: a change of the
 // job's group filter left it out. The sync job succeeds all the same.
 func DemoOffsite(now time.Time, primary *PBS) *PBS {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
@@ -87,5 +87,5 @@ func DemoOffsite(now time.Time, primary *PBS) *PBS {
 	l = sync.In(berlin)
 	stalled := time.Date(l.Year(), l.Month(), l.Day()-4, 7, 0, 0, 0, berlin)
 	return OffsitePBS(primary, Offsite{Store: "offsite", NS: "pbs1", From: "main", Remote: "pbs1", LastSync: sync,
-		Stalled: map[string]time.Time{"vm/103": stalled}})
+		Stalled: map[string]time.Time{"ct/103": stalled}})
 }
