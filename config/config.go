@@ -40,7 +40,7 @@ var (
 	// the mixin's critical backup age (tooOldCritical), beyond which a
 	// backup is too old anyway.
 	DefaultRecentBackupWindow = model.Duration(48 * time.Hour)
-	DefaultConcurrency  = 4
+	DefaultConcurrency        = 4
 	// DefaultMaxResponseBytes bounds one API response after decompression.
 	// A PBS snapshot listing takes about 400 bytes per snapshot (more with
 	// many disks and comments): 1 GiB holds a listing of 1,000,000
