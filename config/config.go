@@ -35,12 +35,7 @@ const (
 var (
 	DefaultTimeout      = model.Duration(30 * time.Second)
 	DefaultTaskLookback = model.Duration(8 * 24 * time.Hour)
-	// DefaultRecentBackupWindow is how young a guest's newest backup on a
-	// storage must be for that storage to count as holding a recent copy:
-	// the mixin's critical backup age (tooOldCritical), beyond which a
-	// backup is too old anyway.
-	DefaultRecentBackupWindow = model.Duration(48 * time.Hour)
-	DefaultConcurrency        = 4
+	DefaultConcurrency  = 4
 	// DefaultMaxResponseBytes bounds one API response after decompression.
 	// A PBS snapshot listing takes about 400 bytes per snapshot (more with
 	// many disks and comments): 1 GiB holds a listing of 1,000,000
@@ -51,6 +46,12 @@ var (
 	MinMaxResponseBytes int64 = 1 << 20
 	MaxMaxResponseBytes int64 = 16 << 30
 )
+
+// DefaultRecentBackupWindow is how young a guest's newest backup on a
+// storage must be for that storage to count as holding a recent copy: the
+// mixin's critical backup age (tooOldCritical), beyond which a backup is too
+// old anyway.
+var DefaultRecentBackupWindow = model.Duration(48 * time.Hour)
 
 // The values of a target's compression.
 const (
