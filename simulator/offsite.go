@@ -22,11 +22,15 @@ type Offsite struct {
 }
 
 // OffsitePBS builds the offsite server of a primary. A synced snapshot
-// keeps its backup type, id and time: the pull sync creates the local
-// snapshot from the source's BackupDir in the target namespace that maps
-// the source's (proxmox-backup src/server/pull.rs, pull_group: backup_dir
-// (target_ns, from_snapshot), target_ns from map_prefix). The copy's
-// verification is its own, so the copies are unverified here.
+// keeps its backup type, id and time, in the target namespace that maps
+// the source's below the sync's root: a pull creates the local snapshot
+// from the source's BackupDir (proxmox-backup src/server/pull.rs,
+// pull_group: backup_dir(target_ns, from_snapshot), target_ns from
+// map_prefix), and a push (PBS 3.3 and later) starts the remote writer
+// with the source's BackupDir (src/server/push.rs, push_snapshot:
+// BackupWriter::start(..., &target_ns, snapshot, ...), target_ns from
+// map_to_target). The copy's verification is its own, so the copies are
+// unverified here.
 func OffsitePBS(primary *PBS, o Offsite) *PBS {
 	ds := Datastore{Name: o.Store, Comment: "offsite copies", Total: 40 << 40, Used: 11 << 40}
 	if src := primary.datastore(o.From); src != nil {
