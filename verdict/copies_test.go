@@ -75,6 +75,7 @@ func TestOffsiteLagging(t *testing.T) {
 		group("copies", "site1/prod", "vm", "200", fresh.Add(-40*h)),
 		group("old", "", "vm", "200", fresh.Add(-400*h)),
 		group("copies", "site1", "vm", "103", fresh.Add(-400*h)),
+		group("copies", "site1", "vm", "201", fresh.Add(-48*h)),
 	)
 	lagging := func(ps []Problem) []string {
 		var out []string
@@ -119,7 +120,7 @@ func TestOffsiteLagging(t *testing.T) {
 	// The threshold is the configured lag.
 	th := Defaults()
 	th.OffsiteMaxLag = 46 * h
-	if got := lagging(EvaluateAll([]*collector.Result{primary, offsite}, th)); len(got) != 2 {
-		t.Errorf("with a 46h limit: %q, want vm/100 and ct/101", got)
+	if got := lagging(EvaluateAll([]*collector.Result{primary, offsite}, th)); len(got) != 3 {
+		t.Errorf("with a 46h limit: %q, want vm/100, ct/101 and vm/201", got)
 	}
 }
