@@ -67,6 +67,7 @@ func TestOffsiteLagging(t *testing.T) {
 		group("main", "", "ct", "101", fresh),                                 // copy 47h behind
 		group("main", "", "vm", "102", fresh),                                 // no copy
 		group("main", "prod", "vm", "200", fresh),                             // newer copy of two counts
+		group("main", "", "vm", "201", fresh),                                 // exactly 48h behind: not more
 		collector.Group{Datastore: "main", BackupType: "vm", BackupID: "103"}, // no finished snapshot
 	)
 	offsite := pbsResult("pbs-offsite", "", true,
