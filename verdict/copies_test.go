@@ -36,6 +36,11 @@ func TestSingleCopy(t *testing.T) {
 		})
 	}
 	r := cluster(guest("two-copies", 1))
+	r.Up = false
+	if got := found(r); slices.Contains(got, "single_copy/warning/1") {
+		t.Errorf("reported for a target that is down: %q", got)
+	}
+	r = cluster(guest("two-copies", 1))
 	r.PVE.BackupsKnown = false
 	if got := found(r); slices.Contains(got, "single_copy/warning/1") {
 		t.Errorf("reported with the backups unknown: %q", got)
@@ -73,8 +78,9 @@ func TestOffsiteLagging(t *testing.T) {
 	offsite := pbsResult("pbs-offsite", "", true,
 		group("copies", "site1", "vm", "100", fresh.Add(-49*h)),
 		group("copies", "site1", "ct", "101", fresh.Add(-47*h)),
-		group("copies", "site1/prod", "vm", "200", fresh.Add(-40*h)),
 		group("old", "", "vm", "200", fresh.Add(-400*h)),
+		group("copies", "site1/prod", "vm", "200", fresh.Add(-40*h)),
+		collector.Group{Datastore: "copies", Namespace: "site1", BackupType: "vm", BackupID: "200"}, // no finished snapshot
 		group("copies", "site1", "vm", "103", fresh.Add(-400*h)),
 		group("copies", "site1", "vm", "201", fresh.Add(-48*h)),
 	)
@@ -110,6 +116,13 @@ func TestOffsiteLagging(t *testing.T) {
 	plain.Offsite = ""
 	if got := lagging(EvaluateAll([]*collector.Result{&plain, offsite}, Defaults())); got != nil {
 		t.Errorf("no offsite setting: %q", got)
+	}
+	// An offsite target that is no PBS (the configuration forbids it)
+	// holds no copies.
+	pve := cluster()
+	pve.Target = "pbs-offsite"
+	if got := lagging(EvaluateAll([]*collector.Result{primary, pve}, Defaults())); got != nil {
+		t.Errorf("a PVE offsite: %q", got)
 	}
 	// Opted out by its comment.
 	optedOut := *primary
