@@ -114,6 +114,11 @@ var agreementScenarios = []agreementScenario{
 		return "targets:\n" + pair(t, "demo-", pve, pbs) + "    offsite: demo-pbs-offsite\n" +
 			simTarget("demo-pbs-offsite", "pbs", srv.URL, simulator.TestPBSTokenID, simulator.TestPBSTokenSecret)
 	}},
+	// A PBS whose offsite target is down: no copy is judged.
+	{"offsite-down", func(t *testing.T) string {
+		return "targets:\n" + pair(t, "od-", simulator.PVETestScenario(goldenNow), simulator.PBSTestScenario(goldenNow)) +
+			"    offsite: od-copy\n" + simTarget("od-copy", "pbs", closedURL(t), simulator.TestPBSTokenID, simulator.TestPBSTokenSecret)
+	}},
 	{"small", func(t *testing.T) string {
 		pve, pbs, err := simulator.Preset("small", goldenNow, simulator.DefaultSizes("small"))
 		if err != nil {
