@@ -214,3 +214,62 @@ func TestCheckThresholds(t *testing.T) {
 		t.Errorf("flags give %+v, want %+v", fl.th, want)
 	}
 }
+
+// check judges an offsite copy against its primary even when only the
+// primary is checked, and --offsite.max-lag and --single-copy.tag set the
+// rules' limits.
+func TestCheckCopies(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	fixed := func() time.Time { return now }
+	pve, pbs := simulator.DemoScenario(now)
+	offsite := simulator.DemoOffsite(now, pbs)
+	pve.Now, pbs.Now, offsite.Now = fixed, fixed, fixed
+	srv := func(h http.Handler) string {
+		s := httptest.NewServer(h)
+		t.Cleanup(s.Close)
+		return s.URL
+	}
+	target := func(name, typ, url, id, secret string) string {
+		return fmt.Sprintf("  %s:\n    type: %s\n    url: %s\n    token_id: %q\n    token_secret: %q\n", name, typ, url, id, secret)
+	}
+	cfg := filepath.Join(t.TempDir(), "exporter.yml")
+	if err := os.WriteFile(cfg, []byte("targets:\n"+
+		target("pve", "pve", srv(pve.Handler()), simulator.TestPVETokenID, simulator.TestPVETokenSecret)+
+		target("pbs", "pbs", srv(pbs.Handler()), simulator.TestPBSTokenID, simulator.TestPBSTokenSecret)+"    offsite: copy\n"+
+		target("copy", "pbs", srv(offsite.Handler()), simulator.TestPBSTokenID, simulator.TestPBSTokenSecret)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	has := func(lines []string, prefix string) bool {
+		for _, l := range lines {
+			if strings.HasPrefix(l, prefix) {
+				return true
+			}
+		}
+		return false
+	}
+	const lagging = "[WARNING] pbs: group main:ct/103 (db02): offsite copy lagging: the newest copy on copy"
+	const single = "[WARNING] pve: guest 112 (files): one recent copy only:"
+	_, lines := check(t, cfg, "pbs")
+	if !has(lines, lagging) {
+		t.Errorf("checking pbs alone, want %q in:\n%s", lagging, strings.Join(lines, "\n"))
+	}
+	_, lines = check(t, cfg, "pve")
+	if !has(lines, single) {
+		t.Errorf("want %q in:\n%s", single, strings.Join(lines, "\n"))
+	}
+
+	app := kingpin.New("test", "")
+	cmd, fl := addCheckFlags(app)
+	if _, err := app.Parse([]string{cmd.FullCommand(), "--offsite.max-lag=200h", "--single-copy.tag=3-2-1"}); err != nil {
+		t.Fatal(err)
+	}
+	want := verdict.Defaults()
+	want.OffsiteMaxLag, want.SingleCopyTag = 200*time.Hour, "3-2-1"
+	if fl.th != want {
+		t.Fatalf("flags give %+v, want %+v", fl.th, want)
+	}
+	_, lines = checkWith(t, cfg, fl.th)
+	if has(lines, lagging) || has(lines, single) {
+		t.Errorf("with a 200h lag and another tag, want neither copy problem:\n%s", strings.Join(lines, "\n"))
+	}
+}

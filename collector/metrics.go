@@ -55,6 +55,7 @@ var (
 	collectorSuccessDesc  = newDesc("collector_success", "1 if every API call of the collector succeeded in this probe, 0 otherwise.", "collector")
 	collectorDurationDesc = newDesc("collector_duration_seconds", "Time the collector took in this probe.", "collector")
 	targetInfoDesc        = newDesc("target_info", "The Proxmox product and version behind the target.", "product", "version", "release")
+	offsiteInfoDesc       = newDesc("offsite_info", "The target of the exporter's configuration that holds copies of this PBS's backup groups, made by PBS sync (the target's offsite setting).", "offsite_target")
 	missingPrivilegeDesc  = newDesc("token_missing_privilege", "1 for each privilege that an API call of the exporter needs and the token lacks on the path, from GET /access/permissions.", "path", "privilege")
 
 	datastoreInfoDesc      = newDesc("datastore_info", "A PBS datastore's configuration.", "datastore", "comment", "mount_status", "backend_type")
@@ -145,6 +146,9 @@ func (e *emitter) emit(r *Result) {
 		}
 		if r.Info != nil {
 			e.gauge(targetInfoDesc, 1, r.Product, r.Info.Version, r.Info.Release)
+		}
+		if r.Offsite != "" {
+			e.gauge(offsiteInfoDesc, 1, r.Offsite)
 		}
 		for _, m := range r.Missing {
 			e.gauge(missingPrivilegeDesc, 1, m.Path, m.Privilege)

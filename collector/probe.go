@@ -40,7 +40,7 @@ func Probe(ctx context.Context, t *config.Target, s *proxmox.Session, opts Optio
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("target", t.Name)
-	r := &Result{Target: t.Name, Product: t.Type, Now: now()}
+	r := &Result{Target: t.Name, Product: t.Type, Now: now(), Offsite: t.Offsite}
 
 	perms := opts.Permissions
 	if perms == nil {

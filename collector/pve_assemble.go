@@ -66,6 +66,11 @@ func (v *pveView) assemble(d *PVEData) []string {
 				g.PerStorage = append(g.PerStorage, StorageBackup{Storage: st, Time: t})
 			}
 			sort.Slice(g.PerStorage, func(i, j int) bool { return g.PerStorage[i].Storage < g.PerStorage[j].Storage })
+			for _, sb := range g.PerStorage {
+				if v.p.now.Sub(sb.Time) < time.Duration(v.p.target.RecentBackupWindow) {
+					g.RecentStorages++
+				}
+			}
 		}
 		for ji := range jobs {
 			j := &jobs[ji]

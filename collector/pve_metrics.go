@@ -15,6 +15,7 @@ var (
 	guestLastEncDesc     = newDesc("guest_last_backup_encrypted", "1 if the guest's newest finished backup is encrypted.", "vmid")
 	guestLastProtDesc    = newDesc("guest_last_backup_protected", "1 if the guest's newest finished backup is protected from pruning.", "vmid")
 	guestStorageLastDesc = newDesc("guest_storage_last_backup_timestamp_seconds", "Time of the guest's newest finished backup on each storage.", "vmid", "storage")
+	guestRecentStorDesc  = newDesc("guest_recent_backup_storages", "Number of backup storages whose newest finished backup of the guest is younger than the target's recent_backup_window (default 48h); a copy that PBS sync makes on another server is not seen here.", "vmid")
 	guestCoveredDesc     = newDesc("guest_covered", "1 if an enabled backup job selects the guest, 0 otherwise.", "vmid")
 	guestDueDesc         = newDesc("guest_backup_due_timestamp_seconds", "The most recent time an enabled job selecting the guest was scheduled to start.", "vmid")
 	guestAttemptTimeDesc = newDesc("guest_last_attempt_timestamp_seconds", "When the guest's newest finished backup attempt within the task lookback started.", "vmid")
@@ -50,6 +51,7 @@ func (e *emitter) pve(r *Result) {
 		if d.BackupsKnown {
 			e.gauge(guestBackupsDesc, float64(g.Backups), id)
 			e.gauge(guestFutureDesc, float64(g.FutureBackups), id)
+			e.gauge(guestRecentStorDesc, float64(g.RecentStorages), id)
 		}
 		if b := g.Last; b != nil {
 			e.gauge(guestLastTimeDesc, float64(b.Time.Unix()), id)

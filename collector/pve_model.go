@@ -61,6 +61,9 @@ type Guest struct {
 	Last *GuestBackup
 	// PerStorage holds the newest finished backup time per storage.
 	PerStorage []StorageBackup
+	// RecentStorages counts the storages in PerStorage whose newest backup
+	// is younger than the target's recent-backup window.
+	RecentStorages int
 
 	// Covered is true when an enabled backup job selects the guest.
 	Covered bool

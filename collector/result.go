@@ -27,6 +27,9 @@ type Result struct {
 	// Missing lists the privileges the exporter's calls need and the
 	// token lacks, from GET /access/permissions.
 	Missing []MissingPrivilege
+	// Offsite is the target that holds copies of this PBS target's groups
+	// (its offsite setting), empty if none is configured.
+	Offsite string
 
 	PBS *PBSData
 	PVE *PVEData

@@ -47,6 +47,12 @@ var (
 	MaxMaxResponseBytes int64 = 16 << 30
 )
 
+// DefaultRecentBackupWindow is how young a guest's newest backup on a
+// storage must be for that storage to count as holding a recent copy: the
+// mixin's critical backup age (tooOldCritical), beyond which a backup is too
+// old anyway.
+var DefaultRecentBackupWindow = model.Duration(48 * time.Hour)
+
 // The values of a target's compression.
 const (
 	CompressionAuto = "auto"
@@ -61,6 +67,10 @@ const (
 	MaxTimeout      = 10 * time.Minute
 	MinTaskLookback = time.Hour
 	MaxTaskLookback = 366 * 24 * time.Hour
+	// The recent-backup window's range: from an hourly copy to a yearly
+	// one.
+	MinRecentBackupWindow = time.Hour
+	MaxRecentBackupWindow = 366 * 24 * time.Hour
 )
 
 // Config is the whole configuration file.
@@ -101,6 +111,17 @@ type Target struct {
 	Datastores []string `yaml:"datastores,omitempty"`
 	// TaskLookback bounds how far back a PVE target's vzdump tasks are read.
 	TaskLookback model.Duration `yaml:"task_lookback,omitempty"`
+	// RecentBackupWindow (PVE) is how young a guest's newest backup on a
+	// storage must be for the storage to count in
+	// proxmox_backup_guest_recent_backup_storages. Raise it above the
+	// longest interval of the jobs that write the second copy (a weekly
+	// job: 8d).
+	RecentBackupWindow model.Duration `yaml:"recent_backup_window,omitempty"`
+	// Offsite (PBS) names the PBS target of this file that holds copies of
+	// this server's backup groups, made by PBS sync jobs (pull or push).
+	// The probe of this target then says so (proxmox_backup_offsite_info),
+	// and ProxmoxBackupOffsiteCopyLagging compares the two servers' groups.
+	Offsite string `yaml:"offsite,omitempty"`
 
 	promconfig.ProxyConfig `yaml:",inline"`
 
@@ -179,6 +200,20 @@ func (c *Config) validate() error {
 		t.Name = name
 		if err := t.validate(); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	for _, name := range c.TargetNames() {
+		t := c.Targets[name]
+		if t == nil || t.Offsite == "" {
+			continue
+		}
+		switch o := c.Targets[t.Offsite]; {
+		case t.Offsite == name:
+			errs = append(errs, fmt.Errorf("target %q: offsite: names the target itself: name the PBS target that holds its copies", name))
+		case o == nil:
+			errs = append(errs, fmt.Errorf("target %q: offsite: %q is not a target of this file: add the PBS that holds the copies as a target", name, t.Offsite))
+		case o.Type != TypePBS:
+			errs = append(errs, fmt.Errorf("target %q: offsite: %q is a %s target, not a pbs one", name, t.Offsite, o.Type))
 		}
 	}
 	return errors.Join(errs...)
@@ -288,6 +323,20 @@ func (t *Target) validate() error {
 		}
 	} else if d := time.Duration(t.TaskLookback); d < MinTaskLookback || d > MaxTaskLookback {
 		fail("task_lookback", "%s is out of range: use %s to %s", t.TaskLookback, model.Duration(MinTaskLookback), model.Duration(MaxTaskLookback))
+	}
+
+	if t.Type == TypePBS && t.RecentBackupWindow != 0 {
+		fail("recent_backup_window", "only applies to pve targets")
+	}
+	if t.RecentBackupWindow == 0 {
+		if t.Type == TypePVE {
+			t.RecentBackupWindow = DefaultRecentBackupWindow
+		}
+	} else if d := time.Duration(t.RecentBackupWindow); d < MinRecentBackupWindow || d > MaxRecentBackupWindow {
+		fail("recent_backup_window", "%s is out of range: use %s to %s", t.RecentBackupWindow, model.Duration(MinRecentBackupWindow), model.Duration(MaxRecentBackupWindow))
+	}
+	if t.Type == TypePVE && t.Offsite != "" {
+		fail("offsite", "only applies to pbs targets: name the PBS target that holds copies of this PBS's groups")
 	}
 
 	if err := t.TLSConfig.Validate(); err != nil {

@@ -32,6 +32,7 @@ func TestExamplesAgree(t *testing.T) {
 	var exporter struct {
 		Targets map[string]struct {
 			TokenSecretFile string `yaml:"token_secret_file"`
+			Offsite         string `yaml:"offsite"`
 		} `yaml:"targets"`
 	}
 	if err := yaml.Unmarshal([]byte(readExample(t, "proxmox_backup_exporter.yml")), &exporter); err != nil {
@@ -58,6 +59,9 @@ func TestExamplesAgree(t *testing.T) {
 	}
 
 	probes := 0
+	// The offsite alert compares a primary with its offsite target within
+	// one job: both must be probed by the same one.
+	jobOf := map[string]string{}
 	for _, sc := range prom.ScrapeConfigs {
 		if sc.MetricsPath != "/probe" {
 			continue
@@ -65,6 +69,7 @@ func TestExamplesAgree(t *testing.T) {
 		probes++
 		for _, st := range sc.StaticConfigs {
 			for _, target := range st.Targets {
+				jobOf[target] = sc.JobName
 				if _, ok := exporter.Targets[target]; !ok {
 					t.Errorf("examples/prometheus.yml probes %q, which examples/proxmox_backup_exporter.yml does not define", target)
 				}
@@ -78,6 +83,20 @@ func TestExamplesAgree(t *testing.T) {
 	}
 	if probes == 0 {
 		t.Error("examples/prometheus.yml has no /probe job")
+	}
+
+	offsites := 0
+	for name, tg := range exporter.Targets {
+		if tg.Offsite == "" {
+			continue
+		}
+		offsites++
+		if jobOf[name] == "" || jobOf[name] != jobOf[tg.Offsite] {
+			t.Errorf("target %s has offsite %s: examples/prometheus.yml must probe both in one job (jobs %q and %q)", name, tg.Offsite, jobOf[name], jobOf[tg.Offsite])
+		}
+	}
+	if offsites == 0 {
+		t.Error("examples/proxmox_backup_exporter.yml shows no offsite setting")
 	}
 
 	for name, tg := range exporter.Targets {

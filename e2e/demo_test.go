@@ -35,13 +35,21 @@ func demoProblems(now time.Time) []string {
 		"ProxmoxBackupJobFailed warning demo-pbs job=verify/v-main-daily",
 		// Datastore main: 85% used, PBS predicts it full in five days.
 		"ProxmoxBackupDatastoreFillingUp warning demo-pbs datastore=main",
+		// files (112): tagged two-copies, backed up to the PBS only.
+		"ProxmoxBackupSingleCopy warning demo-pve vmid=112",
+		// db02 (ct/103): the offsite PBS stopped copying it four days
+		// before its sync job's last run, so the copy lags and is too old.
+		"ProxmoxBackupOffsiteCopyLagging warning demo-pbs group=main/ct/103",
+		"ProxmoxBackupTooOld critical demo-pbs-offsite group=offsite:pbs1/ct/103",
 	}
 	// Two of web03's alerts depend on the time of day. Its run (02:30
 	// Europe/Berlin, taking up to 50 minutes) was also missed once the
 	// grace period after the schedule has passed; Alertmanager's example
 	// inhibits that under ProxmoxBackupFailed. And the PBS, which knows no
 	// schedule, finds its group ct/115 too old once the last good backup,
-	// from the run before the failed one, is 36 (48) hours old.
+	// from the run before the failed one, is 36 (48) hours old; its copy
+	// on the offsite PBS, which the sync job copied in the morning after
+	// it was made, just as old.
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	l := now.In(berlin)
 	due := time.Date(l.Year(), l.Month(), l.Day(), 2, 30, 0, 0, berlin)
@@ -58,9 +66,9 @@ func demoProblems(now time.Time) []string {
 	// web03 is the 16th guest: its backup starts 20 minutes into the run.
 	switch age := now.Sub(failedRun.AddDate(0, 0, -1).Add(20 * time.Minute)); {
 	case age > 48*time.Hour:
-		want = append(want, "ProxmoxBackupTooOld critical demo-pbs group=main/ct/115")
+		want = append(want, "ProxmoxBackupTooOld critical demo-pbs group=main/ct/115", "ProxmoxBackupTooOld critical demo-pbs-offsite group=offsite:pbs1/ct/115")
 	case age > 36*time.Hour:
-		want = append(want, "ProxmoxBackupTooOld warning demo-pbs group=main/ct/115")
+		want = append(want, "ProxmoxBackupTooOld warning demo-pbs group=main/ct/115", "ProxmoxBackupTooOld warning demo-pbs-offsite group=offsite:pbs1/ct/115")
 	}
 	sort.Strings(want)
 	return want
@@ -115,19 +123,22 @@ func demoRaisesItsDocumentedProblems(t *testing.T, set testtools.Set) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pveSrv, pbsSrv := httptest.NewServer(pve.Handler()), httptest.NewServer(pbs.Handler())
+	offsite := simulator.DemoOffsite(now, pbs)
+	pveSrv, pbsSrv, offsiteSrv := httptest.NewServer(pve.Handler()), httptest.NewServer(pbs.Handler()), httptest.NewServer(offsite.Handler())
 	defer pveSrv.Close()
 	defer pbsSrv.Close()
+	defer offsiteSrv.Close()
 
 	exporterBin := exporterBinary(t)
 	// The target names of the simulator's --write-config.
-	writeFile(t, filepath.Join(dir, "exporter.yml"), targetsConfig("demo-pve", pveSrv.URL, "demo-pbs", pbsSrv.URL))
+	writeFile(t, filepath.Join(dir, "exporter.yml"), targetsConfig("demo-pve", pveSrv.URL, "demo-pbs", pbsSrv.URL)+
+		fmt.Sprintf("    offsite: demo-pbs-offsite\n  demo-pbs-offsite:\n    type: pbs\n    url: %s\n    token_id: %q\n    token_secret: %q\n", offsiteSrv.URL, simulator.TestPBSTokenID, simulator.TestPBSTokenSecret))
 	exporterAddr := freeAddr(t)
 	start(t, exporterBin, "--config.file="+filepath.Join(dir, "exporter.yml"), "--web.listen-address="+exporterAddr)
 
 	rules := shortenedRules(t, filepath.Join(root, "alerts", "proxmox-backup-alerts.yaml"), "for", "keep_firing_for")
 	writeFile(t, filepath.Join(dir, "rules.yaml"), rules)
-	promConfig := examplePrometheus(t, root, []string{"demo-pve", "demo-pbs"}, exporterAddr, filepath.Join(dir, "rules.yaml"))
+	promConfig := examplePrometheus(t, root, []string{"demo-pve", "demo-pbs", "demo-pbs-offsite"}, exporterAddr, filepath.Join(dir, "rules.yaml"))
 	writeFile(t, filepath.Join(dir, "prometheus.yml"), promConfig)
 	promAddr := freeAddr(t)
 	start(t, set.Path("prometheus"), "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "prom"),

@@ -103,9 +103,21 @@ var agreementScenarios = []agreementScenario{
 		pbs.ACLs = []simulator.ACL{{Path: "/", Privs: []string{"Sys.Audit", "Datastore.Audit", "Tape.Audit"}}}
 		return "targets:\n" + pair(t, "clock-", pve, pbs)
 	}},
+	// The demo with its offsite PBS: a guest with a single copy, a group
+	// whose copy lags.
 	{"demo", func(t *testing.T) string {
 		pve, pbs := simulator.DemoScenario(goldenNow)
-		return "targets:\n" + pair(t, "demo-", pve, pbs)
+		offsite := simulator.DemoOffsite(goldenNow, pbs)
+		offsite.Now = func() time.Time { return goldenNow }
+		srv := httptest.NewServer(offsite.Handler())
+		t.Cleanup(srv.Close)
+		return "targets:\n" + pair(t, "demo-", pve, pbs) + "    offsite: demo-pbs-offsite\n" +
+			simTarget("demo-pbs-offsite", "pbs", srv.URL, simulator.TestPBSTokenID, simulator.TestPBSTokenSecret)
+	}},
+	// A PBS whose offsite target is down: no copy is judged.
+	{"offsite-down", func(t *testing.T) string {
+		return "targets:\n" + pair(t, "od-", simulator.PVETestScenario(goldenNow), simulator.PBSTestScenario(goldenNow)) +
+			"    offsite: od-copy\n" + simTarget("od-copy", "pbs", closedURL(t), simulator.TestPBSTokenID, simulator.TestPBSTokenSecret)
 	}},
 	{"small", func(t *testing.T) string {
 		pve, pbs, err := simulator.Preset("small", goldenNow, simulator.DefaultSizes("small"))
@@ -118,7 +130,7 @@ var agreementScenarios = []agreementScenario{
 
 // The labels that identify what an alert is about; the agreement compares
 // the firing alerts and the verdict on these.
-var identityLabels = []string{"alertname", "severity", "target", "vmid", "node", "datastore", "namespace", "backup_type", "backup_id", "storage", "job_type", "job_id", "collector", "path", "privilege"}
+var identityLabels = []string{"alertname", "severity", "target", "vmid", "node", "datastore", "namespace", "backup_type", "backup_id", "storage", "job_type", "job_id", "collector", "path", "privilege", "offsite_target"}
 
 // TestVerdictAgreesWithAlerts checks, for every simulator scenario, that
 // the problems /status.json reports are exactly the alerts that the

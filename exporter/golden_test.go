@@ -68,17 +68,21 @@ var failedCollectorRE = regexp.MustCompile(`(?m)^proxmox_backup_collector_succes
 // its own file.
 func TestProbeGolden(t *testing.T) {
 	offline := simulator.PVETestScenario(goldenNow)
+	// The PBS target names an offsite target, which its probe exports;
+	// the offsite target itself is not probed here.
+	const offsite = "    offsite: backup-offsite\n  backup-offsite:\n    type: pbs\n    url: https://backup-offsite.invalid:8007\n    token_id: \"m@pbs!e\"\n    token_secret: \"x\"\n"
 	for _, tc := range []struct {
 		name   string
 		pve    *simulator.PVE
 		target string
+		extra  string
 	}{
-		{"cluster", simulator.PVEHealthyScenario(goldenNow), "cluster"},
-		{"backup", simulator.PVEHealthyScenario(goldenNow), "backup"},
-		{"cluster_offline_node", offline, "cluster"},
+		{"cluster", simulator.PVEHealthyScenario(goldenNow), "cluster", ""},
+		{"backup", simulator.PVEHealthyScenario(goldenNow), "backup", offsite},
+		{"cluster_offline_node", offline, "cluster", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := simulatorConfig(t, tc.pve, simulator.PBSTestScenario(goldenNow))
+			cfg := simulatorConfig(t, tc.pve, simulator.PBSTestScenario(goldenNow)) + tc.extra
 			te := newTestExporter(t, cfg, func() time.Time { return goldenNow })
 			status, body := te.get("/probe?target=" + tc.target)
 			if status != 200 {

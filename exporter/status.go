@@ -215,13 +215,33 @@ func (e *Exporter) Check(ctx context.Context, names []string) ([]*collector.Resu
 			return nil, nil, fmt.Errorf("unknown target %s", quoteParam(n))
 		}
 	}
-	results := e.probeAll(ctx, names)
-	var problems []verdict.Problem
+	results, problems := e.probeAndJudge(ctx, cfg, names)
+	var all []verdict.Problem
 	for _, res := range results {
-		problems = append(problems, verdict.Evaluate(res, e.opts.Thresholds)...)
+		all = append(all, problems[res.Target]...)
 	}
-	verdict.Sort(problems)
-	return results, problems, nil
+	verdict.Sort(all)
+	return results, all, nil
+}
+
+// probeAndJudge probes the named targets and returns their results, in
+// order, and their problems by target. The offsite targets of the named
+// ones are probed as well, so that an offsite copy is judged against its
+// primary however the targets are picked; their own problems count only
+// when they are named too.
+func (e *Exporter) probeAndJudge(ctx context.Context, cfg *config.Config, names []string) ([]*collector.Result, map[string][]verdict.Problem) {
+	probe := slices.Clone(names)
+	for _, n := range names {
+		if t := cfg.Targets[n]; t != nil && t.Offsite != "" && !slices.Contains(probe, t.Offsite) {
+			probe = append(probe, t.Offsite)
+		}
+	}
+	results := e.probeAll(ctx, probe)
+	byTarget := map[string][]verdict.Problem{}
+	for _, p := range verdict.EvaluateAll(results, e.opts.Thresholds) {
+		byTarget[p.Target] = append(byTarget[p.Target], p)
+	}
+	return results[:len(names)], byTarget
 }
 
 func (e *Exporter) probeAll(ctx context.Context, names []string) []*collector.Result {
@@ -315,12 +335,12 @@ func (e *Exporter) buildStatus(ctx context.Context, target, state string) (*stat
 	if target != "" {
 		probe = []string{target}
 	}
-	results := e.probeAll(ctx, probe)
+	results, judged := e.probeAndJudge(ctx, cfg, probe)
 
 	page := &statusPage{Generated: e.opts.Now(), FilterTarget: target, FilterState: state, TargetNames: names,
 		Counts: map[string]int{}, ProblemCounts: map[string]int{}, Problems: []verdict.Problem{}}
 	for i, res := range results {
-		problems := verdict.Evaluate(res, e.opts.Thresholds)
+		problems := judged[res.Target]
 		page.Problems = append(page.Problems, problems...)
 		for _, p := range problems {
 			page.ProblemCounts[string(p.Severity)]++

@@ -35,6 +35,9 @@ var wantAlerts = map[string][]string{
 	"ProxmoxBackupJobFailed":             {"warning"},
 	"ProxmoxBackupGCNotRunning":          {"warning"},
 	"ProxmoxBackupJobOverdue":            {"warning"},
+	// Issue 13: copies (3-2-1).
+	"ProxmoxBackupSingleCopy":         {"warning"},
+	"ProxmoxBackupOffsiteCopyLagging": {"warning"},
 }
 
 // severities maps each alert to its rules' severities, sorted.

@@ -55,6 +55,14 @@
     // select targets directly, e.g. 'target=~"pbs-offsite"'.
     notVerifiedSelector: 'backup_verify="required"',
     unencryptedSelector: 'backup_encryption="required"',
+    // The opt-in of ProxmoxBackupSingleCopy: a PVE tag on each guest that
+    // must have a recent backup on two storages (recent: younger than the
+    // exporter's recent_backup_window, 48h unless set).
+    singleCopyTag: 'two-copies',
+    // ProxmoxBackupOffsiteCopyLagging, for PBS targets whose exporter
+    // configuration names an offsite target: how far the newest copy may
+    // be behind the group's newest snapshot on the primary.
+    offsiteCopyMaxLag: 48 * 3600,
 
     severities: {
       critical: 'critical',

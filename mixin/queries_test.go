@@ -26,6 +26,7 @@ var contract = setOf(
 	"proxmox_backup_collector_duration_seconds",
 	"proxmox_backup_target_info",
 	"proxmox_backup_token_missing_privilege",
+	"proxmox_backup_offsite_info",
 	// PBS datastores and garbage collection.
 	"proxmox_backup_datastore_info",
 	"proxmox_backup_datastore_size_bytes",
@@ -66,6 +67,7 @@ var contract = setOf(
 	"proxmox_backup_guest_last_backup_encrypted",
 	"proxmox_backup_guest_last_backup_protected",
 	"proxmox_backup_guest_storage_last_backup_timestamp_seconds",
+	"proxmox_backup_guest_recent_backup_storages",
 	"proxmox_backup_guest_covered",
 	"proxmox_backup_guest_backup_due_timestamp_seconds",
 	"proxmox_backup_guest_last_attempt_timestamp_seconds",

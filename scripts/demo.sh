@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The demo: a simulated Proxmox VE cluster and Proxmox Backup Server (HTTPS,
-# self-signed, pinned by fingerprint) and the exporter in front of them.
+# The demo: a simulated Proxmox VE cluster, a Proxmox Backup Server and its
+# offsite copy, a second PBS (HTTPS, self-signed, pinned by fingerprint), and
+# the exporter in front of them.
 # Ctrl-C stops both.
 #
 # Ports (each a host:port): DEMO_ADDRESS (the exporter, 127.0.0.1:10049),
-# DEMO_PVE_ADDRESS (127.0.0.1:18006), DEMO_PBS_ADDRESS (127.0.0.1:18007).
+# DEMO_PVE_ADDRESS (127.0.0.1:18006), DEMO_PBS_ADDRESS (127.0.0.1:18007),
+# DEMO_PBS_OFFSITE_ADDRESS (127.0.0.1:18008).
 # DEMO_SCENARIO picks a simulator preset or scenario file (demo).
 set -euo pipefail
 
@@ -13,6 +15,7 @@ cd "$root"
 addr="${DEMO_ADDRESS:-127.0.0.1:10049}"
 pve_addr="${DEMO_PVE_ADDRESS:-127.0.0.1:18006}"
 pbs_addr="${DEMO_PBS_ADDRESS:-127.0.0.1:18007}"
+offsite_addr="${DEMO_PBS_OFFSITE_ADDRESS:-127.0.0.1:18008}"
 dir="$root/.demo"
 mkdir -p "$dir"
 rm -f "$dir/proxmox_backup_exporter.yml"
@@ -33,6 +36,7 @@ port_free() {
 port_free exporter "$addr" DEMO_ADDRESS
 port_free "simulated PVE" "$pve_addr" DEMO_PVE_ADDRESS
 port_free "simulated PBS" "$pbs_addr" DEMO_PBS_ADDRESS
+port_free "simulated offsite PBS" "$offsite_addr" DEMO_PBS_OFFSITE_ADDRESS
 
 go build -o "$dir/proxmox-simulator" ./cmd/proxmox-simulator
 go build -o "$dir/proxmox_backup_exporter" .
@@ -46,6 +50,7 @@ trap cleanup EXIT INT TERM
 
 "$dir/proxmox-simulator" --scenario "${DEMO_SCENARIO:-demo}" \
 	--pve.listen-address "$pve_addr" --pbs.listen-address "$pbs_addr" \
+	--pbs-offsite.listen-address "$offsite_addr" \
 	--write-config "$dir/proxmox_backup_exporter.yml" &
 pids+=($!)
 for _ in $(seq 100); do
@@ -70,7 +75,7 @@ for _ in $(seq 100); do
 		fail "the simulator stopped (see its messages above)"
 	fi
 	kill -0 "$started" 2>/dev/null || fail "the exporter stopped (see its messages above)"
-	if probe_up demo-pve && probe_up demo-pbs; then
+	if probe_up demo-pve && probe_up demo-pbs && probe_up demo-pbs-offsite; then
 		ready=1
 		break
 	fi
@@ -85,6 +90,7 @@ The demo is running. Open:
   http://$addr/status                    backup status of every guest and group
   http://$addr/probe?target=demo-pve     metrics of the simulated PVE cluster
   http://$addr/probe?target=demo-pbs     metrics of the simulated PBS
+  http://$addr/probe?target=demo-pbs-offsite  metrics of its offsite copy
   http://$addr/metrics                   the exporter's own metrics
 Press Ctrl-C to stop.
 MSG

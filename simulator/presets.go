@@ -138,6 +138,8 @@ func GeneratePVE(o PVEGenOptions) *PVE {
 // and the PBS datastore "main" at 85%, predicted full in five days. lab01
 // (120) and a guest named <script>alert(1)</script> opt out with the
 // nobackup tag; that name and a group comment with HTML test escaping.
+// files (112) carries the two-copies tag but is backed up to the PBS only.
+// DemoOffsite adds the PBS's offsite server.
 func DemoScenario(now time.Time) (*PVE, *PBS) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	day := 24 * time.Hour
@@ -201,6 +203,10 @@ func DemoScenario(now time.Time) (*PVE, *PBS) {
 		}
 		if vmid == 120 {
 			g.Tags = "lab;nobackup"
+		}
+		if vmid == 112 {
+			// Asks for two recent copies, and has the PBS one only.
+			g.Tags = "two-copies"
 		}
 		if vmid >= 125 {
 			g.Status = "stopped"

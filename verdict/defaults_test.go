@@ -39,6 +39,8 @@ func TestDefaultsAreTheMixins(t *testing.T) {
 		"scheduleGracePeriod":  secs(d.ScheduleGracePeriod),
 		"optOutTag":            d.OptOutTag,
 		"optOutComment":        d.OptOutComment,
+		"singleCopyTag":        d.SingleCopyTag,
+		"offsiteCopyMaxLag":    secs(d.OffsiteMaxLag),
 	} {
 		got, ok := c[key]
 		if !ok {

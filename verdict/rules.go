@@ -33,9 +33,11 @@ type Rule struct {
 
 // input is what a rule's find sees.
 type input struct {
-	r    *collector.Result
-	th   Thresholds
-	now  time.Time
+	r   *collector.Result
+	th  Thresholds
+	now time.Time
+	// all are the results of every target evaluated together, by name.
+	all  map[string]*collector.Result
 	rule *Rule
 	out  []Problem
 }
@@ -369,6 +371,51 @@ var Rules = []Rule{
 					}
 				}
 			}
+		}},
+	{ID: "single_copy", Alert: "ProxmoxBackupSingleCopy", Severity: Warning, Title: "one recent copy only",
+		find: func(in *input) {
+			d := in.r.PVE
+			if d == nil || !in.r.Up || !d.BackupsKnown {
+				return
+			}
+			for i := range d.Guests {
+				g := &d.Guests[i]
+				if in.judgeGuest(g, false) && in.th.WantsTwoCopies(g) && g.RecentStorages < 2 {
+					in.add("", guestObject(g), "a recent backup on %d storage(s), and its tag %s asks for two", g.RecentStorages, in.th.SingleCopyTag)
+				}
+			}
+		}},
+	{ID: "offsite_lagging", Alert: "ProxmoxBackupOffsiteCopyLagging", Severity: Warning, Title: "offsite copy lagging",
+		find: func(in *input) {
+			o := in.all[in.r.Offsite]
+			if in.r.Offsite == "" || o == nil || o.PBS == nil {
+				return
+			}
+			// The newest copy of each type and id anywhere on the offsite
+			// target; a down target exports no groups.
+			newest := map[string]time.Time{}
+			for i := range o.PBS.Groups {
+				g := &o.PBS.Groups[i]
+				if !o.Up || g.Last == nil {
+					continue
+				}
+				k := g.BackupType + "/" + g.BackupID
+				if t, ok := newest[k]; !ok || g.Last.Time.Unix() > t.Unix() {
+					newest[k] = g.Last.Time
+				}
+			}
+			in.eachGroup(func(g *collector.Group) {
+				c, ok := newest[g.BackupType+"/"+g.BackupID]
+				if g.Last == nil || !ok {
+					return
+				}
+				if lag := g.Last.Time.Unix() - c.Unix(); float64(lag) > in.th.OffsiteMaxLag.Seconds() {
+					obj := groupObject(g)
+					obj.Labels["offsite_target"] = in.r.Offsite
+					in.add("", obj, "the newest copy on %s, of %s, is %s behind the newest snapshot (%s)",
+						in.r.Offsite, stamp(c), Duration(float64(lag)), stamp(g.Last.Time))
+				}
+			})
 		}},
 }
 

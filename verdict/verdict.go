@@ -64,6 +64,8 @@ type Thresholds struct {
 	ScheduleGracePeriod  time.Duration // scheduleGracePeriod (GC and jobs past their next run)
 	OptOutTag            string        // optOutTag
 	OptOutComment        string        // optOutComment
+	SingleCopyTag        string        // singleCopyTag
+	OffsiteMaxLag        time.Duration // offsiteCopyMaxLag
 }
 
 // Defaults are the mixin's default thresholds.
@@ -81,6 +83,8 @@ func Defaults() Thresholds {
 		ScheduleGracePeriod:  3 * time.Hour,
 		OptOutTag:            "nobackup",
 		OptOutComment:        "no-monitor",
+		SingleCopyTag:        "two-copies",
+		OffsiteMaxLag:        48 * time.Hour,
 	}
 }
 
@@ -123,18 +127,38 @@ type Problem struct {
 }
 
 // Evaluate returns the problems of one probe result, evaluated at the
-// probe's time, in a stable order (worst first).
+// probe's time, in a stable order (worst first). Rules that compare two
+// targets (an offsite copy with its primary) see no other target: use
+// EvaluateAll for them.
 func Evaluate(r *collector.Result, th Thresholds) []Problem {
-	if r == nil {
-		return nil
+	return EvaluateAll([]*collector.Result{r}, th)
+}
+
+// EvaluateAll returns the problems of several targets' probe results, each
+// evaluated at its probe's time, in a stable order (worst first). A rule
+// that compares two targets, as Prometheus compares their series, sees all
+// of the results.
+func EvaluateAll(results []*collector.Result, th Thresholds) []Problem {
+	all := map[string]*collector.Result{}
+	for _, r := range results {
+		if r != nil {
+			all[r.Target] = r
+		}
 	}
-	in := &input{r: r, th: th, now: r.Now}
-	for i := range Rules {
-		in.rule = &Rules[i]
-		Rules[i].find(in)
+	var out []Problem
+	for _, r := range results {
+		if r == nil {
+			continue
+		}
+		in := &input{r: r, th: th, now: r.Now, all: all}
+		for i := range Rules {
+			in.rule = &Rules[i]
+			Rules[i].find(in)
+		}
+		out = append(out, in.out...)
 	}
-	Sort(in.out)
-	return in.out
+	Sort(out)
+	return out
 }
 
 // Sort orders problems worst first, then by target, object and problem.
@@ -165,6 +189,12 @@ func Worst(ps []Problem) Severity {
 // them) contain the opt-out tag as a whole tag.
 func (th Thresholds) OptedOut(g *collector.Guest) bool {
 	return slices.Contains(strings.Split(g.Tags, ";"), th.OptOutTag)
+}
+
+// WantsTwoCopies reports whether a guest's tags contain the single-copy
+// opt-in tag as a whole tag.
+func (th Thresholds) WantsTwoCopies(g *collector.Guest) bool {
+	return slices.Contains(strings.Split(g.Tags, ";"), th.SingleCopyTag)
 }
 
 // GroupOptedOut reports whether a PBS group's comment carries the opt-out

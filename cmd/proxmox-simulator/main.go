@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -38,6 +39,7 @@ func run(args []string) int {
 		scenario    = app.Flag("scenario", "A preset ("+strings.Join(simulator.Presets, ", ")+") or a scenario YAML file.").Default("demo").String()
 		pveListen   = app.Flag("pve.listen-address", "Where the PVE API listens (empty: no PVE).").Default("127.0.0.1:18006").String()
 		pbsListen   = app.Flag("pbs.listen-address", "Where the PBS API listens (empty: no PBS).").Default("127.0.0.1:18007").String()
+		offListen   = app.Flag("pbs-offsite.listen-address", "Where the offsite PBS of the demo preset listens, the server that keeps copies of the PBS's groups (empty: none).").Default("127.0.0.1:18008").String()
 		plain       = app.Flag("plain-http", "Serve plain HTTP instead of HTTPS.").Bool()
 		expired     = app.Flag("expired-cert", "Serve HTTPS with an expired certificate.").Bool()
 		writeConfig = app.Flag("write-config", "Write an exporter configuration for the simulated targets to this file, with the certificate pinned.").String()
@@ -62,6 +64,10 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "proxmox-simulator: %v\n", err)
 		return 1
 	}
+	var offsite *simulator.PBS
+	if *scenario == "demo" && pbs != nil {
+		offsite = simulator.DemoOffsite(time.Now(), pbs)
+	}
 	injected, err := simulator.ParseFaults(*faults)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "proxmox-simulator: %v\n", err)
@@ -82,9 +88,9 @@ func run(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	var targets []target
-	serve := func(name, addr string, h http.Handler) {
+	serve := func(name, typ, addr string, h http.Handler) {
 		if addr == "" || h == nil {
 			return
 		}
@@ -99,17 +105,20 @@ func run(args []string) int {
 			scheme = "https"
 		}
 		url := scheme + "://" + ln.Addr().String()
-		targets = append(targets, target{name: name, url: url})
+		targets = append(targets, target{name: name, typ: typ, url: url})
 		srv := &http.Server{Handler: simulator.WithFaults(name, injected, h), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- srv.Serve(ln) }()
 		go func() { <-ctx.Done(); _ = srv.Close() }()
 		fmt.Printf("%s API: %s/api2/json\n", strings.ToUpper(name), url)
 	}
 	if pve != nil {
-		serve("pve", *pveListen, pve.Handler())
+		serve("pve", "pve", *pveListen, pve.Handler())
 	}
 	if pbs != nil {
-		serve("pbs", *pbsListen, pbs.Handler())
+		serve("pbs", "pbs", *pbsListen, pbs.Handler())
+	}
+	if offsite != nil {
+		serve("pbs-offsite", "pbs", *offListen, offsite.Handler())
 	}
 	if len(targets) == 0 {
 		fmt.Fprintln(os.Stderr, "proxmox-simulator: nothing to serve")
@@ -143,7 +152,7 @@ func run(args []string) int {
 	}
 }
 
-type target struct{ name, url string }
+type target struct{ name, typ, url string }
 
 func mergeSizes(def, set simulator.Sizes) simulator.Sizes {
 	pick := func(d, s int) int {
@@ -185,14 +194,18 @@ func loadScenario(name string, sizes simulator.Sizes) (*simulator.PVE, *simulato
 func exporterConfig(targets []target, fingerprint string) string {
 	var b strings.Builder
 	b.WriteString("# Written by proxmox-simulator: the simulated targets, with the simulator's\n# self-signed certificate pinned by its fingerprint.\ntargets:\n")
+	offsite := slices.ContainsFunc(targets, func(t target) bool { return t.name == "pbs-offsite" })
 	for _, t := range targets {
-		id, secret, name := simulator.TestPVETokenID, simulator.TestPVETokenSecret, "demo-pve"
-		if t.name == "pbs" {
-			id, secret, name = simulator.TestPBSTokenID, simulator.TestPBSTokenSecret, "demo-pbs"
+		id, secret := simulator.TestPVETokenID, simulator.TestPVETokenSecret
+		if t.typ == "pbs" {
+			id, secret = simulator.TestPBSTokenID, simulator.TestPBSTokenSecret
 		}
-		fmt.Fprintf(&b, "  %s:\n    type: %s\n    url: %s\n    token_id: %q\n    token_secret: %q\n", name, t.name, t.url, id, secret)
+		fmt.Fprintf(&b, "  demo-%s:\n    type: %s\n    url: %s\n    token_id: %q\n    token_secret: %q\n", t.name, t.typ, t.url, id, secret)
 		if fingerprint != "" {
 			fmt.Fprintf(&b, "    fingerprint: %q\n", fingerprint)
+		}
+		if t.name == "pbs" && offsite {
+			b.WriteString("    # Its groups are copied to the offsite PBS (a sync job there pulls them).\n    offsite: demo-pbs-offsite\n")
 		}
 	}
 	return b.String()

@@ -21,6 +21,20 @@ function(c) {
   // The alerts' opt-ins, for the verification and encryption panels.
   verifyOptIn: c.notVerifiedSelector,
   encryptOptIn: c.unencryptedSelector,
+  // ProxmoxBackupSingleCopy's opt-in: the guests with its tag.
+  twoCopies: 'proxmox_backup_guest_info{%s, tags=~"(.*;)?%s(;.*)?"}' % [d.sel, c.singleCopyTag],
+  // offsiteCopy(expr) gives each group of a PBS with an offsite target
+  // (proxmox_backup_offsite_info) the value of expr, an expression over
+  // primary (the group's newest snapshot) and copy (the newest snapshot of
+  // the same type and id on the offsite target), as
+  // ProxmoxBackupOffsiteCopyLagging compares them. The copies are read
+  // from every target of the chosen instances, so that the offsite server
+  // need not be among the chosen targets.
+  offsiteCopy(expr):: expr % {
+    primary: 'proxmox_backup_group_last_backup_timestamp_seconds{%s} * %s group_left(offsite_target) proxmox_backup_offsite_info{%s}' % [d.sel, d.onTarget, d.sel],
+    copy: 'on(job, offsite_target, backup_type, backup_id) group_left() label_join(max by (job, target, backup_type, backup_id) (proxmox_backup_group_last_backup_timestamp_seconds{%s, instance=~"$instance"}), "offsite_target", "", "target")' % c.backupExporterSelector,
+  },
+  onTarget: 'on(%s)' % c.targetLabels,
 
   variables: [
     g.datasourceVariable,

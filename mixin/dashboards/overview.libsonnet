@@ -9,6 +9,68 @@ function(c)
   local column(expr, ref) = g.target(d.guests(expr), instant=true, refId=ref, format='table');
   local colored = { id: 'custom.cellOptions', value: { type: 'color-text' } };
   local pveColumn(expr, ref) = g.target(expr, instant=true, refId=ref, format='table');
+  // withName joins the guest's name to a per-guest expression.
+  local withName(expr) = '%s * %s group_left(name) proxmox_backup_guest_info{%s}' % [expr, d.onGuest, sel];
+  local ms = { id: 'unit', value: 'dateTimeAsIso' };
+
+  // Restore tests and copies: how many storages hold a recent backup of
+  // each guest, how far each offsite PBS lags behind its primary, and when
+  // each guest was last restored for a test and each PBS group last read.
+  //
+  // The restore-test panels read metrics that the exporter exports with
+  // its restore tests (proxmox_backup_guest_last_restore_timestamp_seconds,
+  // _success, _backup_timestamp_seconds, _info, and
+  // proxmox_backup_group_last_read_timestamp_seconds); the queries test
+  // accepts only metrics in the exporter's golden /probe output, so the
+  // panels stay out until those metrics are there.
+  local withRestoreTests = false;
+  local copies = [
+    g.row('Restore tests and copies', 44),
+    g.stat('Single recent copy (%s tag)' % c.singleCopyTag, count('proxmox_backup_guest_recent_backup_storages{%s} < 2 and %s %s' % [sel, d.onGuest, d.twoCopies]), 0, 45, w=6, color='orange'),
+    g.stat('Offsite copies lagging', 'count(%s) or vector(0)' % d.groups(d.offsiteCopy('%%(primary)s - %%(copy)s > %d' % c.offsiteCopyMaxLag)), 6, 45, w=6, color='orange'),
+    g.table('Recent copies per guest', [
+      column(withName('proxmox_backup_guest_recent_backup_storages{%s}' % sel), 'recent'),
+      column(withName('(proxmox_backup_guest_recent_backup_storages{%s} * 0 + 1) and %s %s' % [sel, d.onGuest, d.twoCopies]), 'wants'),
+      column(withName('count by (%s, vmid) (proxmox_backup_guest_storage_last_backup_timestamp_seconds{%s})' % [c.targetLabels, sel]), 'storages'),
+    ], 0, 49, w=12, h=10, overrides=[
+      g.override('Value #recent', [{ id: 'displayName', value: 'Storages with a recent backup' }, { id: 'thresholds', value: { mode: 'absolute', steps: [{ color: 'orange', value: null }, { color: 'green', value: 2 }] } }, { id: 'custom.cellOptions', value: { type: 'color-text' } }]),
+      g.override('Value #wants', [{ id: 'displayName', value: 'Needs two (%s)' % c.singleCopyTag }, { id: 'mappings', value: [{ type: 'value', options: { '1': { text: 'yes' } } }] }]),
+      g.override('Value #storages', [{ id: 'displayName', value: 'Storages with any backup' }]),
+    ]),
+    // A group whose copy column is empty has no copy on the offsite target.
+    g.table('Offsite copies', [
+      column(d.groups(d.offsiteCopy('%(primary)s * 1000')), 'primary'),
+      column(d.groups(d.offsiteCopy('(%(primary)s * 0 + %(copy)s) * 1000')), 'copy'),
+      column(d.groups(d.offsiteCopy('%(primary)s - %(copy)s')), 'lag'),
+    ], 12, 49, w=12, h=10, overrides=[
+      g.override('Value #primary', [{ id: 'displayName', value: 'Newest snapshot' }, ms]),
+      g.override('Value #copy', [{ id: 'displayName', value: 'Newest copy' }, ms]),
+      g.override('Value #lag', [{ id: 'displayName', value: 'Copy lags by' }, { id: 'unit', value: 's' }, { id: 'thresholds', value: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'orange', value: c.offsiteCopyMaxLag }] } }, { id: 'custom.cellOptions', value: { type: 'color-background' } }]),
+    ]),
+  ];
+  local restoreTests = [
+    g.stat('Restore-tested guests', count('proxmox_backup_guest_last_restore_timestamp_seconds{%s}' % sel), 12, 45, w=6, color='green'),
+    g.stat('Last restore test failed', count('proxmox_backup_guest_last_restore_success{%s} == 0' % sel), 18, 45, w=6, color='red'),
+    g.table('Restore tests per guest', [
+      column(withName('proxmox_backup_guest_last_restore_timestamp_seconds{%s} * 1000' % sel), 'restored'),
+      column(withName('proxmox_backup_guest_last_restore_success{%s}' % sel), 'restoreok'),
+      column(withName('proxmox_backup_guest_last_restore_backup_timestamp_seconds{%s} * 1000' % sel), 'restoredbackup'),
+      column(withName('proxmox_backup_guest_last_restore_info{%s}' % sel), 'restoreinfo'),
+    ], 0, 59, w=12, h=10, hidden=['Value #restoreinfo'], overrides=[
+      g.override('Value #restored', [{ id: 'displayName', value: 'Last restore test' }, ms]),
+      g.override('Value #restoreok', [{ id: 'displayName', value: 'Result' }, { id: 'mappings', value: d.okFailed }, colored]),
+      g.override('Value #restoredbackup', [{ id: 'displayName', value: 'Backup restored' }, ms]),
+      g.override('restore_vmid', [{ id: 'displayName', value: 'Restored as VMID' }]),
+      g.override('restore_node', [{ id: 'displayName', value: 'On node' }]),
+    ]),
+    g.table('PBS groups last read', [
+      g.target(d.groups('proxmox_backup_group_last_read_timestamp_seconds{%s} * 1000' % sel), instant=true, refId='read', format='table'),
+      g.target(d.groups('proxmox_backup_group_last_backup_timestamp_seconds{%s} * 1000' % sel), instant=true, refId='newest', format='table'),
+    ], 12, 59, w=12, h=10, overrides=[
+      g.override('Value #read', [{ id: 'displayName', value: 'Last read (restore or file restore)' }, ms]),
+      g.override('Value #newest', [{ id: 'displayName', value: 'Newest snapshot' }, ms]),
+    ]),
+  ];
 
   d.dashboard('Overview', 'proxmox-backup-overview', [
     g.stat('Backed up in time', count('proxmox_backup_guest_last_backup_age_seconds{%s} < %d' % [sel, c.tooOldWarning]), 0, 0, color='green'),
@@ -81,4 +143,4 @@ function(c)
     g.timeseries('Last backup age', [
       g.target(d.guests('proxmox_backup_guest_last_backup_age_seconds{%s} * %s group_left(name) proxmox_backup_guest_info{%s}' % [sel, d.onGuest, sel]), '{{target}} {{name}} ({{vmid}})'),
     ], 0, 36, w=24, unit='s'),
-  ])
+  ] + copies + (if withRestoreTests then restoreTests else []))

@@ -101,5 +101,14 @@
     fieldConfig: { defaults: { custom: { filterable: true } }, overrides: overrides },
   },
 
+  // A row: a heading over the panels below it, up to the next row.
+  row(title, y):: {
+    type: 'row',
+    title: title,
+    collapsed: false,
+    gridPos: { x: 0, y: y, w: 24, h: 1 },
+    panels: [],
+  },
+
   override(name, properties):: { matcher: { id: 'byName', options: name }, properties: properties },
 }
