@@ -22,6 +22,7 @@ import (
 	"debug/buildinfo"
 	"debug/elf"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,9 +31,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"proxmox_backup_exporter/internal/testtools"
 )
@@ -136,13 +139,22 @@ func revision(t *testing.T) string {
 	return strings.TrimSpace(string(out))
 }
 
-func buildDate(t *testing.T) string {
+// commitTime is the date of the last commit, which dates a release.
+func commitTime(t *testing.T) time.Time {
 	t.Helper()
-	out, err := output(testtools.Root(), nil, "sh", "-c", `date -u -d "@$(git log -1 --format=%ct)" +%Y%m%d-%H:%M:%S`)
+	out, err := output(testtools.Root(), nil, "git", "log", "-1", "--format=%ct")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.TrimSpace(string(out))
+	epoch, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return time.Unix(epoch, 0).UTC()
+}
+
+func buildDate(t *testing.T) string {
+	return commitTime(t).Format("20060102-15:04:05")
 }
 
 // checkBinary checks a release binary for arch: the host's runs and
@@ -742,4 +754,195 @@ func TestReleaseArchives(t *testing.T) {
 		}
 		checkBinary(t, path, arch)
 	}
+}
+
+// ociImage reads an image that buildah pushed to an OCI layout directory:
+// its regular files and directories, merged over its layers.
+func ociImage(t *testing.T, dir string) map[string]debEntry {
+	t.Helper()
+	readJSON := func(name string, v any) {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	blob := func(digest string) string {
+		algo, hash, _ := strings.Cut(digest, ":")
+		return filepath.Join("blobs", algo, hash)
+	}
+	type descriptor struct {
+		MediaType string `json:"mediaType"`
+		Digest    string `json:"digest"`
+	}
+	var index struct {
+		Manifests []descriptor `json:"manifests"`
+	}
+	readJSON("index.json", &index)
+	if len(index.Manifests) != 1 {
+		t.Fatalf("index.json: %d manifests, want 1", len(index.Manifests))
+	}
+	var manifest struct {
+		Layers []descriptor `json:"layers"`
+	}
+	readJSON(blob(index.Manifests[0].Digest), &manifest)
+	files := map[string]debEntry{}
+	for _, layer := range manifest.Layers {
+		b, err := os.ReadFile(filepath.Join(dir, blob(layer.Digest)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(layer.MediaType, "+gzip") {
+			b = gunzip(t, b)
+		}
+		tr := tar.NewReader(bytes.NewReader(b))
+		for {
+			h, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := "/" + strings.TrimSuffix(strings.TrimPrefix(h.Name, "./"), "/")
+			files[name] = debEntry{mode: h.FileInfo().Mode(), owner: fmt.Sprintf("%d:%d", h.Uid, h.Gid), link: h.Linkname, data: data}
+		}
+	}
+	return files
+}
+
+// make image builds the container image with buildah from the release
+// binary, from scratch and without pulling anything: the registries
+// configuration is empty, so any pull would fail. The image runs the
+// release binary as a non-root user, with the port, the configuration
+// volume, the labels, and nothing else but the CA certificates.
+func TestImage(t *testing.T) {
+	buildah := testtools.Find(t, "buildah", "BUILDAH")
+	dist := release(t)
+	store, err := os.MkdirTemp("", "pbe-buildah-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rootless buildah leaves files owned by the user namespace's ids,
+	// which only a command inside that namespace can remove.
+	t.Cleanup(func() {
+		if os.Geteuid() == 0 {
+			os.RemoveAll(store)
+			return
+		}
+		if out, err := exec.Command(buildah, "unshare", "rm", "-rf", store).CombinedOutput(); err != nil {
+			t.Errorf("removing %s: %v\n%s", store, err, out)
+		}
+	})
+	registries := filepath.Join(store, "registries.conf")
+	if err := os.WriteFile(registries, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := fmt.Sprintf("--root %s/storage --runroot %s/run --storage-driver vfs", store, store)
+	image := "localhost/proxmox_backup_exporter-test:" + version(t)
+	sourceURL := "https://example.org/proxmox_backup_exporter.git"
+	env := []string{"BUILDAH_OPTS=" + opts, "CONTAINERS_REGISTRIES_CONF=" + registries}
+	if err := run(testtools.Root(), env, "make", "--no-print-directory", "image", "DIST="+dist, "IMAGE="+image, "SOURCE_URL="+sourceURL); err != nil {
+		t.Fatal(err)
+	}
+	b := func(args ...string) []byte {
+		t.Helper()
+		out, err := output("", env, buildah, append(strings.Fields(opts), args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+
+	var inspect struct {
+		OCIv1 struct {
+			Created string `json:"created"`
+			Config  struct {
+				User         string              `json:"User"`
+				ExposedPorts map[string]struct{} `json:"ExposedPorts"`
+				Entrypoint   []string            `json:"Entrypoint"`
+				Cmd          []string            `json:"Cmd"`
+				Volumes      map[string]struct{} `json:"Volumes"`
+				Labels       map[string]string   `json:"Labels"`
+			} `json:"config"`
+		} `json:"OCIv1"`
+	}
+	if err := json.Unmarshal(b("inspect", "--type", "image", image), &inspect); err != nil {
+		t.Fatal(err)
+	}
+	cfg := inspect.OCIv1.Config
+	if cfg.User != "65534:65534" {
+		t.Errorf("user %q, want 65534:65534", cfg.User)
+	}
+	if _, ok := cfg.ExposedPorts["10049/tcp"]; !ok || len(cfg.ExposedPorts) != 1 {
+		t.Errorf("exposed ports %v, want 10049/tcp", cfg.ExposedPorts)
+	}
+	if want := []string{"/bin/" + binary, "--config.file=/etc/proxmox_backup_exporter/proxmox_backup_exporter.yml"}; !slices.Equal(cfg.Entrypoint, want) || len(cfg.Cmd) != 0 {
+		t.Errorf("entrypoint %q cmd %q, want %q and no cmd", cfg.Entrypoint, cfg.Cmd, want)
+	}
+	if _, ok := cfg.Volumes["/etc/proxmox_backup_exporter"]; !ok || len(cfg.Volumes) != 1 {
+		t.Errorf("volumes %v, want /etc/proxmox_backup_exporter", cfg.Volumes)
+	}
+	for k, want := range map[string]string{
+		"org.opencontainers.image.version":  version(t),
+		"org.opencontainers.image.revision": revision(t),
+		"org.opencontainers.image.source":   sourceURL,
+		"org.opencontainers.image.title":    binary,
+	} {
+		if cfg.Labels[k] != want {
+			t.Errorf("label %s=%q, want %q", k, cfg.Labels[k], want)
+		}
+	}
+	// Dated by the commit, like the rest of the release.
+	if created, err := time.Parse(time.RFC3339Nano, inspect.OCIv1.Created); err != nil || !created.Equal(commitTime(t)) {
+		t.Errorf("created %s, want the commit's date %s", inspect.OCIv1.Created, commitTime(t))
+	}
+
+	oci := filepath.Join(store, "oci")
+	b("push", "--quiet", image, "oci:"+oci)
+	files := ociImage(t, oci)
+	var regular []string
+	for name, e := range files {
+		if e.mode.IsRegular() {
+			regular = append(regular, name)
+		} else if !e.mode.IsDir() {
+			t.Errorf("%s: %v, want only files and directories", name, e.mode)
+		}
+	}
+	slices.Sort(regular)
+	if want := []string{"/bin/" + binary, "/etc/ssl/certs/ca-certificates.crt"}; !slices.Equal(regular, want) {
+		t.Errorf("files %q, want %q", regular, want)
+	}
+	if e := files["/etc/proxmox_backup_exporter"]; !e.mode.IsDir() || e.owner != "65534:65534" {
+		t.Errorf("/etc/proxmox_backup_exporter: %v owned by %s, want a directory of 65534:65534", e.mode, e.owner)
+	}
+	if e := files["/bin/"+binary]; e.mode.Perm() != 0o755 || e.owner != "0:0" {
+		t.Errorf("/bin/%s: %v owned by %s, want 0755 root", binary, e.mode, e.owner)
+	}
+	certs, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(files["/etc/ssl/certs/ca-certificates.crt"].data, certs) {
+		t.Error("the image's CA certificates are not Debian's")
+	}
+	releaseBinary, err := os.ReadFile(filepath.Join(dist, "build", "linux-"+runtime.GOARCH, binary))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(files["/bin/"+binary].data, releaseBinary) {
+		t.Error("the image's binary is not the release binary")
+	}
+	path := filepath.Join(t.TempDir(), binary)
+	if err := os.WriteFile(path, files["/bin/"+binary].data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	checkBinary(t, path, runtime.GOARCH)
 }
