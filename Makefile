@@ -98,8 +98,10 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# -timeout: on a new machine packaging/ first compiles the release binaries
+# for both architectures and nfpm, which can take minutes on two cores.
 unit:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## demo: the simulator and the exporter together (Ctrl-C stops both).
 demo:

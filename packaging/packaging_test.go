@@ -264,6 +264,15 @@ func gunzip(t *testing.T, b []byte) []byte {
 }
 
 func TestPackageControl(t *testing.T) {
+	// VERSION in Debian's form is a valid Debian version.
+	if err := run("", nil, testtools.Find(t, "dpkg", "DPKG"), "--validate-version", debVersion(version(t))); err != nil {
+		t.Errorf("VERSION %q: %v", version(t), err)
+	}
+	for v, want := range map[string]string{"1.2.3": "1.2.3", "1.2.3-rc.1": "1.2.3~rc.1", "1.2.3-rc.1+git.5": "1.2.3~rc.1+git.5"} {
+		if got := debVersion(v); got != want {
+			t.Errorf("debVersion(%q) = %q, want %q", v, got, want)
+		}
+	}
 	for _, arch := range arches {
 		deb := debFile(t, arch)
 		out, err := output("", nil, testtools.Find(t, "dpkg-deb", "DPKG_DEB"), "--field", deb)
