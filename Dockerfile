@@ -1,8 +1,12 @@
-# proxmox_backup_exporter in a container: a static binary on an empty base
-# image, run as an unprivileged user.
+# proxmox_backup_exporter in a container, built with docker on your own
+# machine: a static binary on an empty base image, run as an unprivileged
+# user. (The project's own image is built without docker and without any
+# base image: `make image`, scripts/build-image.sh, with buildah. Both build
+# the binary with the same make target and make the same image layout.)
 #
 #   docker build -t proxmox_backup_exporter \
-#     --build-arg REVISION="$(git rev-parse --short HEAD)" .
+#     --build-arg REVISION="$(git rev-parse --short HEAD)" \
+#     --build-arg SOURCE_DATE_EPOCH="$(git log -1 --format=%ct)" .
 #   docker run -d -p 10049:10049 \
 #     -v /etc/proxmox_backup_exporter:/etc/proxmox_backup_exporter:ro \
 #     proxmox_backup_exporter
@@ -22,19 +26,19 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-# The same flags as `make build`. .git is not in the build context, so the
-# revision and branch come in as build arguments.
+# The Makefile's release target, with its flags. .git is not in the build
+# context, so the revision, branch and date come in as build arguments
+# (with the same values as a `make release`, the same binary).
 ARG REVISION=unknown
 ARG BRANCH=unknown
-ARG BUILDDATE=""
-RUN version="$(cat VERSION)" && \
-    builddate="${BUILDDATE:-$(date -u +%Y%m%d-%H:%M:%S)}" && \
-    vpkg=github.com/prometheus/common/version && \
-    CGO_ENABLED=0 go build -trimpath \
-      -ldflags "-s -w -X ${vpkg}.Version=${version} -X ${vpkg}.Revision=${REVISION} -X ${vpkg}.Branch=${BRANCH} -X ${vpkg}.BuildUser=docker -X ${vpkg}.BuildDate=${builddate}" \
-      -o /out/bin/proxmox_backup_exporter . && \
-    /out/bin/proxmox_backup_exporter --version && \
-    mkdir -p /out/etc/proxmox_backup_exporter
+ARG BUILDUSER=docker
+ARG SOURCE_DATE_EPOCH=""
+RUN epoch="${SOURCE_DATE_EPOCH:-$(date +%s)}" && \
+    make "dist/build/linux-$(go env GOARCH)/proxmox_backup_exporter" \
+      REVISION="${REVISION}" BRANCH="${BRANCH}" BUILDUSER="${BUILDUSER}" SOURCE_DATE_EPOCH="${epoch}" && \
+    mkdir -p /out/bin /out/etc/proxmox_backup_exporter && \
+    cp "dist/build/linux-$(go env GOARCH)/proxmox_backup_exporter" /out/bin/ && \
+    /out/bin/proxmox_backup_exporter --version
 
 # No shell, no package manager. The binary is static (CGO_ENABLED=0) and
 # embeds the time zone database (time/tzdata in main.go), so the image needs
@@ -44,8 +48,11 @@ FROM scratch
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/bin/proxmox_backup_exporter /bin/proxmox_backup_exporter
 COPY --from=build --chown=65534:65534 /out/etc/proxmox_backup_exporter /etc/proxmox_backup_exporter
+ARG REVISION=unknown
 LABEL org.opencontainers.image.title="proxmox_backup_exporter" \
-      org.opencontainers.image.description="Prometheus exporter: are all Proxmox VE guests really backed up?"
+      org.opencontainers.image.description="Prometheus exporter: are all Proxmox VE guests really backed up?" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
 USER 65534:65534
 EXPOSE 10049
 VOLUME ["/etc/proxmox_backup_exporter"]

@@ -12,9 +12,10 @@
 #
 # Nothing is written outside the checkout and nothing needs root. The one
 # exception is a new machine: without Debian's package lists apt-get download
-# finds nothing, and the browser test needs Debian's chromium installed; as
-# root this script runs `apt-get update` and installs chromium itself,
-# otherwise it says what to run. Idempotent: what is already there is kept.
+# finds nothing, and the tests need Debian's chromium, lintian, buildah and
+# uidmap installed; as root this script runs `apt-get update` and installs
+# them itself, otherwise it says what to run. Idempotent: what is already
+# there is kept.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -123,19 +124,26 @@ fetch_current() {
 	fi
 }
 
-fetch_chromium() {
-	command -v chromium >/dev/null 2>&1 && return 0
+# Debian's packages that the tests run installed: chromium (the status
+# page), lintian (the Debian package), buildah and uidmap (the container
+# image; uidmap's newuidmap lets buildah run as another user than root).
+fetch_system() {
+	local missing=() cmd
+	for cmd in chromium:chromium lintian:lintian buildah:buildah newuidmap:uidmap; do
+		command -v "${cmd%%:*}" >/dev/null 2>&1 || missing+=("${cmd#*:}")
+	done
+	[ "${#missing[@]}" = 0 ] && return 0
 	if [ "$(id -u)" != 0 ]; then
-		echo "fetch-tools: the browser test needs Debian's chromium: as root, apt-get install chromium" >&2
+		echo "fetch-tools: the tests need Debian's ${missing[*]}: as root, apt-get install ${missing[*]}" >&2
 		exit 1
 	fi
-	echo "fetch-tools: installing Debian's chromium for the browser test"
-	apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	echo "fetch-tools: installing Debian's ${missing[*]} for the tests"
+	apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }
 }
 
 fetch_debian
 fetch_current
-fetch_chromium
+fetch_system
 
 for set in debian current; do
 	echo "fetch-tools: $set: $("$tools/$set/bin/promtool" --version 2>&1 | head -n 1); $("$tools/$set/bin/alertmanager" --version 2>&1 | head -n 1)"

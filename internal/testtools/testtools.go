@@ -2,7 +2,7 @@
 // prometheus, alertmanager and amtool in two sets (the oldest supported
 // versions, from Debian's packages, and the current releases, built from
 // their Go modules), as scripts/fetch-tools.sh puts them in .tools/, and
-// shellcheck and chromium.
+// shellcheck, chromium and the packaging tools (dpkg, lintian, buildah).
 //
 // A missing program fails the test: it is never skipped, so that a green
 // run has really exercised the rules, the scripts and the page. make check
@@ -79,7 +79,7 @@ func Find(t testing.TB, name, env string) string {
 			return c
 		}
 	}
-	t.Fatalf("%s not found: run make tools (scripts/fetch-tools.sh); chromium comes from Debian's package (apt-get install chromium)", name)
+	t.Fatalf("%s not found: run make tools (scripts/fetch-tools.sh); chromium, lintian and buildah come from Debian's packages (as root: apt-get install chromium lintian buildah uidmap)", name)
 	return ""
 }
 
