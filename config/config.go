@@ -41,7 +41,7 @@ var (
 	// DefaultRestoreTestTag is the guest tag that opts a guest in to
 	// restore tests.
 	DefaultRestoreTestTag = "restore-test"
-	DefaultConcurrency  = 4
+	DefaultConcurrency    = 4
 	// DefaultMaxResponseBytes bounds one API response after decompression.
 	// A PBS snapshot listing takes about 400 bytes per snapshot (more with
 	// many disks and comments): 1 GiB holds a listing of 1,000,000
