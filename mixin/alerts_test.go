@@ -35,6 +35,7 @@ var wantAlerts = map[string][]string{
 	"ProxmoxBackupJobFailed":             {"warning"},
 	"ProxmoxBackupGCNotRunning":          {"warning"},
 	"ProxmoxBackupJobOverdue":            {"warning"},
+	"ProxmoxBackupRestoreTestOverdue":    {"warning"},
 }
 
 // severities maps each alert to its rules' severities, sorted.

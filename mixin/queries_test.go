@@ -72,6 +72,11 @@ var contract = setOf(
 	"proxmox_backup_guest_last_attempt_success",
 	"proxmox_backup_guest_last_attempt_duration_seconds",
 	"proxmox_backup_guest_backup_running",
+	"proxmox_backup_guest_restore_test_required",
+	"proxmox_backup_guest_last_restore_timestamp_seconds",
+	"proxmox_backup_guest_last_restore_success",
+	"proxmox_backup_guest_last_restore_backup_timestamp_seconds",
+	"proxmox_backup_guest_last_restore_info",
 	// PVE backup jobs.
 	"proxmox_backup_pve_job_info",
 	"proxmox_backup_pve_job_enabled",

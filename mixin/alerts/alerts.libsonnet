@@ -6,6 +6,7 @@
       (import 'targets.libsonnet')($._config),
       (import 'backups.libsonnet')($._config),
       (import 'storage.libsonnet')($._config),
+      (import 'restores.libsonnet')($._config),
     ],
   },
 }
