@@ -35,6 +35,10 @@ func demoProblems(now time.Time) []string {
 		"ProxmoxBackupJobFailed warning demo-pbs job=verify/v-main-daily",
 		// Datastore main: 85% used, PBS predicts it full in five days.
 		"ProxmoxBackupDatastoreFillingUp warning demo-pbs datastore=main",
+		// Restore tests: db02's (103) failed three days ago, ldap's
+		// (114) last one passed 120 days ago.
+		"ProxmoxBackupRestoreTestOverdue warning demo-pve vmid=103",
+		"ProxmoxBackupRestoreTestOverdue warning demo-pve vmid=114",
 	}
 	// Two of web03's alerts depend on the time of day. Its run (02:30
 	// Europe/Berlin, taking up to 50 minutes) was also missed once the

@@ -138,6 +138,9 @@ func GeneratePVE(o PVEGenOptions) *PVE {
 // and the PBS datastore "main" at 85%, predicted full in five days. lab01
 // (120) and a guest named <script>alert(1)</script> opt out with the
 // nobackup tag; that name and a group comment with HTML test escaping.
+// Restore tests: db01 (102), db02 (103) and ldap (114) carry the
+// restore-test tag; db01 passed one 20 days ago, db02's failed three days
+// ago and ldap's last one passed 120 days ago, so the last two are overdue.
 func DemoScenario(now time.Time) (*PVE, *PBS) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	day := 24 * time.Hour
@@ -201,6 +204,12 @@ func DemoScenario(now time.Time) (*PVE, *PBS) {
 		}
 		if vmid == 120 {
 			g.Tags = "lab;nobackup"
+		}
+		switch vmid {
+		case 102, 103: // the databases must pass restore tests
+			g.Tags = "prod;restore-test"
+		case 114:
+			g.Tags = "restore-test"
 		}
 		if vmid >= 125 {
 			g.Status = "stopped"
@@ -271,6 +280,18 @@ func DemoScenario(now time.Time) (*PVE, *PBS) {
 			}
 		}
 	}
+	// Restore tests, into spare VMIDs: db01 (102) passed 20 days ago, db02
+	// (103) failed three days ago, ldap (114) last passed 120 days ago, and
+	// git (108), which needs none, was live-restored ten days ago.
+	restore := func(node string, into int, daysAgo int, took time.Duration, r PVERestore) {
+		start := daysBefore(now, daysAgo, 14, 0)
+		p.Tasks = append(p.Tasks, PVETask{Node: node, Start: start, End: start.Add(took), VMID: fmt.Sprint(into), User: "admin@pam", Restore: &r})
+	}
+	restore("pve3", 9102, 20, 6*time.Minute, PVERestore{Source: 102, Type: "qemu", Storage: "pbs", BackupTime: daysBefore(prodRun, 21, 1, 0).Add(8 * time.Minute)})
+	restore("pve1", 9103, 3, 2*time.Minute, PVERestore{Source: 103, Type: "lxc", Storage: "pbs", BackupTime: daysBefore(prodRun, 4, 1, 0).Add(12 * time.Minute),
+		Error: "command '/usr/bin/proxmox-backup-client restore ct/103/" + daysBefore(prodRun, 4, 1, 0).Add(12*time.Minute).UTC().Format("2006-01-02T15:04:05Z") + " root.pxar /var/lib/lxc/9103/rootfs --allow-existing-dirs --repository root@pam@pbs.example.com:main' failed: exit code 255"})
+	restore("pve3", 9114, 120, 9*time.Minute, PVERestore{Source: 114, Type: "qemu", Storage: "local", BackupTime: daysBefore(now, 121, 4, 0)})
+	restore("pve3", 9108, 10, 3*time.Minute, PVERestore{Source: 108, Type: "qemu", Storage: "pbs", BackupTime: daysBefore(allRun, 10, 2, 30).Add(8 * time.Minute), Live: true})
 
 	// The PBS behind storage "pbs" holds the same snapshots.
 	full := now.Add(5 * day)
