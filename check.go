@@ -75,7 +75,51 @@ func runCheck(ctx context.Context, configFile string, a *checkArgs, stdout, stde
 	for _, p := range problems {
 		fmt.Fprintln(stdout, problemLine(p))
 	}
+	for _, l := range restoreLines(results) {
+		fmt.Fprintln(stdout, l)
+	}
 	return code
+}
+
+// restoreLines lists, after the problems, the last restore test of every
+// guest that has one or must pass one, where the restores were read.
+func restoreLines(results []*collector.Result) []string {
+	var out []string
+	for _, r := range results {
+		d := r.PVE
+		if d == nil || !r.Up || !d.RestoresKnown {
+			continue
+		}
+		for i := range d.Guests {
+			g := &d.Guests[i]
+			lr := g.LastRestore
+			if lr == nil && !g.RestoreTestRequired {
+				continue
+			}
+			what := fmt.Sprintf("restore test: %s: guest %d", r.Target, g.VMID)
+			if g.Name != "" {
+				what += " (" + g.Name + ")"
+			}
+			if g.RestoreTestRequired {
+				what += " [required]"
+			}
+			if lr == nil {
+				out = append(out, oneLine(what+": none in the restore lookback"))
+				continue
+			}
+			result := "ok"
+			if !lr.Success {
+				result = "failed (" + lr.Status + ")"
+			}
+			backup := "a backup of unknown date"
+			if !lr.BackupTime.IsZero() {
+				backup = "the backup of " + lr.BackupTime.UTC().Format("2006-01-02 15:04 UTC")
+			}
+			out = append(out, oneLine(fmt.Sprintf("%s: %s, ended %s: %s into %d on %s",
+				what, result, lr.End.UTC().Format("2006-01-02 15:04 UTC"), backup, lr.TargetVMID, lr.Node)))
+		}
+	}
+	return out
 }
 
 // pluginSummary is the exit code and the status line: the worst severity
