@@ -65,11 +65,11 @@ type statusRow struct {
 	AgeSeconds *float64   `json:"age_seconds,omitempty"`
 	// AgeState is the state of the age alone, against the too-old
 	// thresholds.
-	AgeState    string     `json:"age_state"`
-	SizeBytes   *uint64    `json:"size_bytes,omitempty"`
-	Verify      string     `json:"verification"`
-	Encrypted   *bool      `json:"encrypted,omitempty"`
-	LastAttempt string     `json:"last_attempt"`
+	AgeState    string  `json:"age_state"`
+	SizeBytes   *uint64 `json:"size_bytes,omitempty"`
+	Verify      string  `json:"verification"`
+	Encrypted   *bool   `json:"encrypted,omitempty"`
+	LastAttempt string  `json:"last_attempt"`
 	// RestoreTest is the newest restore of one of the guest's backups:
 	// ok, failed, none, unknown (the restores were not read), or n/a for
 	// a PBS group; RestoreTestRequired whether the guest must pass one.
@@ -77,8 +77,8 @@ type statusRow struct {
 	RestoreTestRequired bool           `json:"restore_test_required,omitempty"`
 	LastRestore         *statusRestore `json:"last_restore,omitempty"`
 	Coverage            string         `json:"coverage"`
-	Due         *time.Time `json:"due,omitempty"`
-	NextRun     *time.Time `json:"next_run,omitempty"`
+	Due                 *time.Time     `json:"due,omitempty"`
+	NextRun             *time.Time     `json:"next_run,omitempty"`
 
 	sortID string
 }
