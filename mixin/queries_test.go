@@ -49,6 +49,7 @@ var contract = setOf(
 	"proxmox_backup_group_last_backup_protected",
 	"proxmox_backup_group_last_verify_timestamp_seconds",
 	"proxmox_backup_group_info",
+	"proxmox_backup_group_last_read_timestamp_seconds",
 	// PBS jobs.
 	"proxmox_backup_job_last_run_timestamp_seconds",
 	"proxmox_backup_job_last_run_success",
