@@ -47,6 +47,7 @@ func addCheckFlags(app *kingpin.Application) (*kingpin.CmdClause, *checkArgs) {
 	dur("not-verified.window", "How long a backup may stay unverified.", &a.th.NotVerifiedWindow, d.NotVerifiedWindow)
 	dur("fill-prediction.window", "Warn when PBS predicts a datastore full within this time.", &a.th.FillPredictionWindow, d.FillPredictionWindow)
 	dur("gc.max-age", "How long a datastore may go without a successful garbage collection.", &a.th.GCMaxAge, d.GCMaxAge)
+	dur("restore-test.interval", "How often a guest that must pass restore tests needs a successful one.", &a.th.RestoreTestInterval, d.RestoreTestInterval)
 	cmd.Flag("almost-full.ratio", "Used fraction of a datastore or storage that is critical.").Default(fmt.Sprint(d.AlmostFullRatio)).Float64Var(&a.th.AlmostFullRatio)
 	cmd.Flag("opt-out.tag", "PVE guest tag that excludes a guest.").Default(d.OptOutTag).StringVar(&a.th.OptOutTag)
 	cmd.Flag("opt-out.comment", "Marker in a PBS group comment that excludes the group.").Default(d.OptOutComment).StringVar(&a.th.OptOutComment)

@@ -238,6 +238,10 @@ func TestCheckRestoreTests(t *testing.T) {
 	if !strings.Contains(text, "into 9100 on pve1") {
 		t.Errorf("100's restore does not say where it went:\n%s", text)
 	}
+	// The interval is a flag like the other thresholds.
+	if code := run([]string{"check", "--config.file=" + cfg, "--target=restores", "--restore-test.interval=2160h"}); code == pluginUnknown {
+		t.Errorf("--restore-test.interval: exit %d", code)
+	}
 	// The test scenario's node pve3 is offline: restores unknown, none listed.
 	if _, lines := check(t, cfg, "pve"); strings.Contains(strings.Join(lines, "\n"), "restore test") {
 		t.Errorf("restore tests listed with a node offline:\n%s", strings.Join(lines, "\n"))
