@@ -115,6 +115,9 @@ type pveView struct {
 	storages memo[[]nodeStorage]
 	zones    memo[zoneInfo]
 	jobs     memo[[]PVEJob]
+	// backupStores is the storage configuration, read only when a restore
+	// log's archive must be matched to its storage.
+	backupStores memo[[]backupStore]
 }
 
 // pveResource is an item of GET /cluster/resources?type=vm.

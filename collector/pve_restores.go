@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -143,10 +144,84 @@ func (v *pveView) readRestoreLog(ctx context.Context, node, upid string, start t
 		}
 	}
 	r := p.Result()
-	if cache != nil {
+	resolved := true
+	if r.Known() && r.Storage == "" {
+		// qemu-server logs a file path or a PBS repository, not the
+		// volume id: the storage configuration tells which storage it is.
+		stores, err := v.backupStores.get(ctx, v.fetchBackupStores)
+		if err != nil {
+			// Left unknown, and read again by a later probe.
+			resolved = false
+		} else {
+			r.Storage = archiveStorage(&r, stores)
+		}
+	}
+	if cache != nil && resolved {
 		cache.put(key, logFacts{full: true, restore: &r}, start.Add(lookback), v.p.now)
 	}
 	return r, nil
+}
+
+// backupStore is an item of GET /storage, the parts that locate backups.
+type backupStore struct {
+	Storage   string `json:"storage"`
+	Type      string `json:"type"`
+	Path      string `json:"path"`
+	Server    string `json:"server"`
+	Datastore string `json:"datastore"`
+	Namespace string `json:"namespace"`
+}
+
+func (v *pveView) fetchBackupStores(ctx context.Context) ([]backupStore, error) {
+	var out []backupStore
+	err := v.p.session.Get(ctx, "/storage", nil, &out)
+	return out, err
+}
+
+// archiveStorage finds the storage of an archive that the log names by path or
+// by PBS repository: the one storage whose dump directory (PVE's
+// <path>/dump) holds the file, or whose server, datastore and namespace
+// are the repository's (PVE::PBSClient::get_repository writes
+// user@server[:port]:datastore). Ambiguous or no match: "".
+func archiveStorage(r *tasklog.Restore, stores []backupStore) string {
+	var names []string
+	match := func(name string) {
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	switch {
+	case strings.HasPrefix(r.Archive, "/"):
+		dir := r.Archive[:strings.LastIndex(r.Archive, "/")]
+		for _, s := range stores {
+			if s.Path != "" && strings.TrimRight(s.Path, "/")+"/dump" == dir {
+				match(s.Storage)
+			}
+		}
+	case r.Repository != "":
+		at := strings.LastIndex(r.Repository, "@")
+		colon := strings.LastIndex(r.Repository, ":")
+		if colon <= at+1 {
+			return ""
+		}
+		host, datastore := r.Repository[at+1:colon], r.Repository[colon+1:]
+		if strings.HasPrefix(host, "[") {
+			if end := strings.Index(host, "]"); end > 0 {
+				host = host[1:end]
+			}
+		} else if h, _, ok := strings.Cut(host, ":"); ok {
+			host = h
+		}
+		for _, s := range stores {
+			if s.Type == "pbs" && strings.Trim(s.Server, "[]") == host && s.Datastore == datastore && s.Namespace == r.Namespace {
+				match(s.Storage)
+			}
+		}
+	}
+	if len(names) != 1 {
+		return ""
+	}
+	return names[0]
 }
 
 // sortedRestores lists the restores by source VMID.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"proxmox_backup_exporter/proxmox/tasklog"
 	"proxmox_backup_exporter/simulator"
 )
 
@@ -40,11 +41,12 @@ func TestPVERestores(t *testing.T) {
 		}
 	}
 	// 100: the PBS restore into 9100 ten days ago succeeded (the older,
-	// stopped one is not the last).
+	// stopped one is not the last); its log names the repository, which
+	// the storage configuration maps to storage "pbs".
 	g := guest(t, r, 100)
 	lr := g.LastRestore
 	if lr == nil || !lr.Success || lr.TargetVMID != 9100 || lr.Node != "pve1" || !lr.End.Equal(want[0].End) ||
-		!lr.BackupTime.Equal(want[0].Restore.BackupTime) || lr.Storage != "" || lr.Live {
+		!lr.BackupTime.Equal(want[0].Restore.BackupTime) || lr.Storage != "pbs" || lr.Live {
 		t.Errorf("100's last restore %+v, want the task %+v", lr, want[0])
 	}
 	// 103: a container restore from a local vzdump file, failed; its log
@@ -70,7 +72,7 @@ func TestPVERestores(t *testing.T) {
 		fmt.Sprintf(`proxmox_backup_guest_last_restore_timestamp_seconds{vmid="100"} %g`, float64(want[0].End.Unix())),
 		`proxmox_backup_guest_last_restore_success{vmid="100"} 1`,
 		fmt.Sprintf(`proxmox_backup_guest_last_restore_backup_timestamp_seconds{vmid="100"} %g`, float64(want[0].Restore.BackupTime.Unix())),
-		`proxmox_backup_guest_last_restore_info{restore_node="pve1",restore_vmid="9100",storage="",vmid="100"} 1`,
+		`proxmox_backup_guest_last_restore_info{restore_node="pve1",restore_vmid="9100",storage="pbs",vmid="100"} 1`,
 		`proxmox_backup_guest_last_restore_success{vmid="103"} 0`,
 		`proxmox_backup_guest_last_restore_info{restore_node="pve2",restore_vmid="9103",storage="local",vmid="103"} 1`,
 		`proxmox_backup_guest_restore_test_required{vmid="101"} 1`,
@@ -147,5 +149,37 @@ func TestPVERestoreLookback(t *testing.T) {
 	}
 	if lr := guest(t, r, 103).LastRestore; lr == nil || time.Since(lr.End) < 0 {
 		t.Errorf("103's restore two days ago missing: %+v", lr)
+	}
+}
+
+// A VM restore's log names a file path or a PBS repository; the storage
+// configuration (shapes as GET /storage gives them) says which storage.
+func TestArchiveStorage(t *testing.T) {
+	stores := []backupStore{
+		{Storage: "local", Type: "dir", Path: "/var/lib/vz"},
+		{Storage: "nas", Type: "nfs", Path: "/mnt/pve/nas/"},
+		{Storage: "pbs-nvme", Type: "pbs", Server: "pbs.example.net", Datastore: "main", Namespace: "site-a/cluster1"},
+		{Storage: "pbs-root", Type: "pbs", Server: "pbs.example.net", Datastore: "main"},
+		{Storage: "pbs-v6", Type: "pbs", Server: "2001:db8::7", Datastore: "store"},
+		{Storage: "twin-a", Type: "pbs", Server: "twin", Datastore: "x"},
+		{Storage: "twin-b", Type: "pbs", Server: "twin", Datastore: "x"},
+	}
+	for _, tc := range []struct {
+		r    tasklog.Restore
+		want string
+	}{
+		{tasklog.Restore{Archive: "/var/lib/vz/dump/vzdump-qemu-100-2026_11_20-02_00_04.vma.zst"}, "local"},
+		{tasklog.Restore{Archive: "/mnt/pve/nas/dump/vzdump-qemu-100-2026_11_20-02_00_04.vma"}, "nas"},
+		{tasklog.Restore{Archive: "/srv/elsewhere/vzdump-qemu-100-2026_11_20-02_00_04.vma"}, ""},
+		{tasklog.Restore{Archive: "vm/100/2026-11-20T01:03:00Z", Repository: "pve@pbs!pve-backup@pbs.example.net:main", Namespace: "site-a/cluster1"}, "pbs-nvme"},
+		{tasklog.Restore{Archive: "vm/100/2026-11-20T01:03:00Z", Repository: "root@pam@pbs.example.net:8008:main"}, "pbs-root"},
+		{tasklog.Restore{Archive: "vm/100/2026-11-20T01:03:00Z", Repository: "root@pam@[2001:db8::7]:store"}, "pbs-v6"},
+		{tasklog.Restore{Archive: "vm/100/2026-11-20T01:03:00Z", Repository: "root@pam@twin:x"}, ""},
+		{tasklog.Restore{Archive: "vm/100/2026-11-20T01:03:00Z", Repository: "root@pam@pbs.example.net:other"}, ""},
+		{tasklog.Restore{Archive: "vm/100/2026-11-20T01:03:00Z", Repository: "garbage"}, ""},
+	} {
+		if got := archiveStorage(&tc.r, stores); got != tc.want {
+			t.Errorf("%+v: storage %q, want %q", tc.r, got, tc.want)
+		}
 	}
 }

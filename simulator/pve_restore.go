@@ -50,9 +50,11 @@ func (p *PVE) restoreLog(t *PVETask, loc *time.Location) []string {
 			lines = append(lines, "merging backed-up and given configuration..")
 		}
 	} else {
-		repo := "root@pam@pbs.example.com:main"
+		// The storage's user, pve@pbs!pve (see storageConfig), makes
+		// String::ShellQuote quote the repository in the command line.
+		repo := "pve@pbs!pve@pbs.example.com:main"
 		if st != nil && st.Server != "" {
-			repo = "root@pam@" + st.Server + ":" + st.Datastore
+			repo = "pve@pbs!pve@" + st.Server + ":" + st.Datastore
 		}
 		ns := ""
 		if st != nil && st.Namespace != "" {
@@ -61,7 +63,7 @@ func (p *PVE) restoreLog(t *PVETask, loc *time.Location) []string {
 		switch {
 		case pbs && r.Live:
 			lines = append(lines,
-				fmt.Sprintf("restore proxmox backup image: /usr/bin/pbs-restore --repository %s%s vm/%d/%s drive-efidisk0.img.fidx %s --verbose --format raw --skip-zero", repo, ns, r.Source, snapTime, strings.Replace(disk, "disk-0", "disk-1", 1)),
+				fmt.Sprintf("restore proxmox backup image: /usr/bin/pbs-restore --repository '%s'%s vm/%d/%s drive-efidisk0.img.fidx %s --verbose --format raw --skip-zero", repo, ns, r.Source, snapTime, strings.Replace(disk, "disk-0", "disk-1", 1)),
 				"rescan volumes...",
 				"starting VM for live-restore",
 				fmt.Sprintf("repository: '%s', snapshot: 'vm/%d/%s'", repo, r.Source, snapTime),
@@ -72,7 +74,7 @@ func (p *PVE) restoreLog(t *PVETask, loc *time.Location) []string {
 			}
 		case pbs:
 			lines = append(lines,
-				fmt.Sprintf("restore proxmox backup image: /usr/bin/pbs-restore --repository %s%s vm/%d/%s drive-scsi0.img.fidx %s --verbose --format raw --skip-zero", repo, ns, r.Source, snapTime, disk),
+				fmt.Sprintf("restore proxmox backup image: /usr/bin/pbs-restore --repository '%s'%s vm/%d/%s drive-scsi0.img.fidx %s --verbose --format raw --skip-zero", repo, ns, r.Source, snapTime, disk),
 			)
 			if r.Error == "" {
 				lines = append(lines, "rescan volumes...")
