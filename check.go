@@ -48,6 +48,7 @@ func addCheckFlags(app *kingpin.Application) (*kingpin.CmdClause, *checkArgs) {
 	dur("fill-prediction.window", "Warn when PBS predicts a datastore full within this time.", &a.th.FillPredictionWindow, d.FillPredictionWindow)
 	dur("gc.max-age", "How long a datastore may go without a successful garbage collection.", &a.th.GCMaxAge, d.GCMaxAge)
 	dur("offsite.max-lag", "How far an offsite copy may lag behind its primary PBS's newest snapshot.", &a.th.OffsiteMaxLag, d.OffsiteMaxLag)
+	dur("restore-test.interval", "How often a guest that must pass restore tests needs a successful one.", &a.th.RestoreTestInterval, d.RestoreTestInterval)
 	cmd.Flag("almost-full.ratio", "Used fraction of a datastore or storage that is critical.").Default(fmt.Sprint(d.AlmostFullRatio)).Float64Var(&a.th.AlmostFullRatio)
 	cmd.Flag("opt-out.tag", "PVE guest tag that excludes a guest.").Default(d.OptOutTag).StringVar(&a.th.OptOutTag)
 	cmd.Flag("opt-out.comment", "Marker in a PBS group comment that excludes the group.").Default(d.OptOutComment).StringVar(&a.th.OptOutComment)
@@ -77,7 +78,51 @@ func runCheck(ctx context.Context, configFile string, a *checkArgs, stdout, stde
 	for _, p := range problems {
 		fmt.Fprintln(stdout, problemLine(p))
 	}
+	for _, l := range restoreLines(results) {
+		fmt.Fprintln(stdout, l)
+	}
 	return code
+}
+
+// restoreLines lists, after the problems, the last restore test of every
+// guest that has one or must pass one, where the restores were read.
+func restoreLines(results []*collector.Result) []string {
+	var out []string
+	for _, r := range results {
+		d := r.PVE
+		if d == nil || !r.Up || !d.RestoresKnown {
+			continue
+		}
+		for i := range d.Guests {
+			g := &d.Guests[i]
+			lr := g.LastRestore
+			if lr == nil && !g.RestoreTestRequired {
+				continue
+			}
+			what := fmt.Sprintf("restore test: %s: guest %d", r.Target, g.VMID)
+			if g.Name != "" {
+				what += " (" + g.Name + ")"
+			}
+			if g.RestoreTestRequired {
+				what += " [required]"
+			}
+			if lr == nil {
+				out = append(out, oneLine(what+": none in the restore lookback"))
+				continue
+			}
+			result := "ok"
+			if !lr.Success {
+				result = "failed (" + lr.Status + ")"
+			}
+			backup := "a backup of unknown date"
+			if !lr.BackupTime.IsZero() {
+				backup = "the backup of " + lr.BackupTime.UTC().Format("2006-01-02 15:04 UTC")
+			}
+			out = append(out, oneLine(fmt.Sprintf("%s: %s, ended %s: %s into %d on %s",
+				what, result, lr.End.UTC().Format("2006-01-02 15:04 UTC"), backup, lr.TargetVMID, lr.Node)))
+		}
+	}
+	return out
 }
 
 // pluginSummary is the exit code and the status line: the worst severity

@@ -29,7 +29,9 @@ func checkTargets(t *testing.T) string {
 	fixed := func() time.Time { return now }
 	pve, pbs := simulator.PVETestScenario(now), simulator.PBSTestScenario(now)
 	healthy := simulator.GeneratePVE(simulator.PVEGenOptions{Nodes: 2, Guests: 6, BackupsPerGuest: 2, Now: now})
-	pve.Now, pbs.Now, healthy.Now = fixed, fixed, fixed
+	// The test scenario with every node online: its restores are known.
+	restores := simulator.PVEHealthyScenario(now)
+	pve.Now, pbs.Now, healthy.Now, restores.Now = fixed, fixed, fixed, fixed
 	// PVE fills a group's comment with the guest's name.
 	pbs.Datastores[0].Namespaces[0].Groups[0].Comment = "db01"
 	faults, err := simulator.ParseFaults([]string{"pve:/cluster/backup=status:500"})
@@ -51,7 +53,8 @@ func checkTargets(t *testing.T) string {
 		target("pbs", "pbs", srv(pbs.Handler()), simulator.TestPBSTokenID, simulator.TestPBSTokenSecret) +
 		target("healthy", "pve", srv(healthy.Handler()), simulator.TestPVETokenID, simulator.TestPVETokenSecret) +
 		target("faulty", "pve", srv(simulator.WithFaults("pve", faults, healthy.Handler())), simulator.TestPVETokenID, simulator.TestPVETokenSecret) +
-		target("down", "pve", closed.URL, simulator.TestPVETokenID, simulator.TestPVETokenSecret)
+		target("down", "pve", closed.URL, simulator.TestPVETokenID, simulator.TestPVETokenSecret) +
+		target("restores", "pve", srv(restores.Handler()), simulator.TestPVETokenID, simulator.TestPVETokenSecret)
 	path := filepath.Join(t.TempDir(), "exporter.yml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -271,5 +274,35 @@ func TestCheckCopies(t *testing.T) {
 	_, lines = checkWith(t, cfg, fl.th)
 	if has(lines, lagging) || has(lines, single) {
 		t.Errorf("with a 200h lag and another tag, want neither copy problem:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+// check lists every guest's last restore test after the problems, and the
+// overdue ones as warnings.
+func TestCheckRestoreTests(t *testing.T) {
+	cfg := checkTargets(t)
+	_, lines := check(t, cfg, "restores")
+	text := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"[WARNING] restores: guest 101 (web01): restore test overdue: no restore of its backups",
+		"[WARNING] restores: guest 103 (dns): restore test overdue: the last restore",
+		"restore test: restores: guest 100 (db01): ok, ended ",
+		"restore test: restores: guest 101 (web01) [required]: none in the restore lookback",
+		"restore test: restores: guest 103 (dns) [required]: failed (unable to restore CT 9103 - ",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no line with %q:\n%s", want, text)
+		}
+	}
+	if !strings.Contains(text, "into 9100 on pve1") {
+		t.Errorf("100's restore does not say where it went:\n%s", text)
+	}
+	// The interval is a flag like the other thresholds.
+	if code := run([]string{"check", "--config.file=" + cfg, "--target=restores", "--restore-test.interval=2160h"}); code == pluginUnknown {
+		t.Errorf("--restore-test.interval: exit %d", code)
+	}
+	// The test scenario's node pve3 is offline: restores unknown, none listed.
+	if _, lines := check(t, cfg, "pve"); strings.Contains(strings.Join(lines, "\n"), "restore test") {
+		t.Errorf("restore tests listed with a node offline:\n%s", strings.Join(lines, "\n"))
 	}
 }

@@ -81,6 +81,7 @@ var (
 	groupLastProtectedDesc = newDesc("group_last_backup_protected", "1 if the group's newest finished snapshot is protected from pruning.", groupLabels...)
 	groupLastVerifiedDesc  = newDesc("group_last_verify_timestamp_seconds", "When the last verification of the group's newest finished snapshot started.", groupLabels...)
 	groupInfoDesc          = newDesc("group_info", "A backup group's owner and comment.", append(groupLabels, "owner", "comment")...)
+	groupLastReadDesc      = newDesc("group_last_read_timestamp_seconds", "When the newest reader task (a restore, file restore or pull) of one of the group's snapshots within the restore lookback started; absent when PBS's reader tasks cannot tell the group's namespace.", groupLabels...)
 	groupFutureDesc        = newDesc("group_future_snapshots", "Number of the group's finished snapshots dated more than the clock-skew allowance (10 minutes) after the probe time; they are never taken as the last backup.", groupLabels...)
 
 	jobLastRunDesc = newDesc("job_last_run_timestamp_seconds", "When the job's last run ended.", jobLabels...)
@@ -218,6 +219,9 @@ func (e *emitter) pbs(r *Result) {
 		e.gauge(groupInfoDesc, 1, append(l, g.Owner, g.Comment)...)
 		e.gauge(groupSnapshotsDesc, float64(g.Snapshots), l...)
 		e.gauge(groupFutureDesc, float64(g.FutureSnapshots), l...)
+		if !g.LastRead.IsZero() {
+			e.gauge(groupLastReadDesc, float64(g.LastRead.Unix()), l...)
+		}
 		if s := g.Last; s != nil {
 			e.gauge(groupLastTimeDesc, float64(s.Time.Unix()), l...)
 			e.gauge(groupLastAgeDesc, r.Now.Sub(s.Time).Seconds(), l...)

@@ -33,9 +33,11 @@ func (p *prober) probePBS(ctx context.Context, r *Result) {
 		task{"tape_jobs", func(ctx context.Context, part *Result) error {
 			return p.pbsJobs(ctx, "tape", "/tape/backup", nil, part.PBS)
 		}},
+		task{"reads", func(ctx context.Context, part *Result) error { return p.pbsReads(ctx, part.PBS) }},
 		task{"permissions", func(ctx context.Context, part *Result) error { return p.permissions(ctx, p.perms, part) }},
 	)
 	d := r.PBS
+	r.Warnings = append(r.Warnings, joinReads(d)...)
 	sort.Slice(d.Datastores, func(i, j int) bool { return d.Datastores[i].Name < d.Datastores[j].Name })
 	sort.Slice(d.GC, func(i, j int) bool { return d.GC[i].Datastore < d.GC[j].Datastore })
 	sort.Slice(d.Groups, func(i, j int) bool { return groupLess(&d.Groups[i], &d.Groups[j]) })
@@ -54,6 +56,9 @@ func mergePBS(dst, src *Result) {
 	dst.PBS.GC = append(dst.PBS.GC, src.PBS.GC...)
 	dst.PBS.Groups = append(dst.PBS.Groups, src.PBS.Groups...)
 	dst.PBS.Jobs = append(dst.PBS.Jobs, src.PBS.Jobs...)
+	if src.PBS.reads != nil {
+		dst.PBS.reads = src.PBS.reads
+	}
 }
 
 func groupLess(a, b *Group) bool {

@@ -30,6 +30,7 @@ func (p *prober) probePVE(ctx context.Context, r *Result) {
 		task{"backups", func(ctx context.Context, part *Result) error { return v.collectBackups(ctx, part.PVE) }},
 		task{"jobs", func(ctx context.Context, part *Result) error { return v.collectJobs(ctx, part.PVE) }},
 		task{"tasks", func(ctx context.Context, part *Result) error { return v.collectTasks(ctx, part.PVE) }},
+		task{"restores", func(ctx context.Context, part *Result) error { return v.collectRestores(ctx, part.PVE) }},
 		task{"permissions", func(ctx context.Context, part *Result) error { return p.permissions(ctx, p.perms, part) }},
 	)
 	r.Warnings = append(r.Warnings, v.assemble(r.PVE)...)
@@ -80,6 +81,9 @@ func mergePVE(dst, src *Result) {
 		d.attempts = s.attempts
 		d.taskRuns = s.taskRuns
 	}
+	if s.restores != nil {
+		d.restores = s.restores
+	}
 	if s.zones != nil {
 		if d.zones == nil {
 			d.zones = map[string]*time.Location{}
@@ -111,6 +115,9 @@ type pveView struct {
 	storages memo[[]nodeStorage]
 	zones    memo[zoneInfo]
 	jobs     memo[[]PVEJob]
+	// backupStores is the storage configuration, read only when a restore
+	// log's archive must be matched to its storage.
+	backupStores memo[[]backupStore]
 }
 
 // pveResource is an item of GET /cluster/resources?type=vm.

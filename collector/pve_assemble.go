@@ -18,6 +18,7 @@ func (v *pveView) assemble(d *PVEData) []string {
 	d.BackupsKnown = d.backups != nil
 	d.CoverageKnown = d.jobsRead
 	d.AttemptsKnown = d.attempts != nil
+	d.RestoresKnown = d.restores != nil
 
 	jobs := d.jobList
 	sort.Slice(jobs, func(i, j int) bool { return jobs[i].ID < jobs[j].ID })
@@ -91,7 +92,10 @@ func (v *pveView) assemble(d *PVEData) []string {
 			g.LastAttempt = a.last
 			g.Running = a.running
 		}
+		g.RestoreTestRequired = v.p.target.RestoreTestAll || hasTag(g.Tags, v.p.target.RestoreTestTag)
+		g.LastRestore = d.restores[g.VMID]
 	}
+	d.Restores = sortedRestores(d.restores)
 	tier := newJobTier(jobs, events, d.zones, guests)
 	runs, tiedTo := tier.tieJobRuns(d.taskRuns)
 	if d.attempts != nil {

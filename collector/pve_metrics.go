@@ -23,6 +23,12 @@ var (
 	guestAttemptDurDesc  = newDesc("guest_last_attempt_duration_seconds", "How long the guest's newest finished backup attempt took.", "vmid")
 	guestRunningDesc     = newDesc("guest_backup_running", "1 while a backup task is working on the guest.", "vmid")
 
+	guestRestoreReqDesc    = newDesc("guest_restore_test_required", "1 if the guest must pass restore tests (it carries the target's restore_test_tag, or the target sets restore_test_all), 0 otherwise.", "vmid")
+	guestRestoreTimeDesc   = newDesc("guest_last_restore_timestamp_seconds", "When the newest finished restore of one of the guest's backups, within the restore lookback, ended.", "vmid")
+	guestRestoreOKDesc     = newDesc("guest_last_restore_success", "1 if the newest finished restore of one of the guest's backups succeeded, 0 if it failed or was stopped.", "vmid")
+	guestRestoreBackupDesc = newDesc("guest_last_restore_backup_timestamp_seconds", "When the backup that the guest's newest restore read was made.", "vmid")
+	guestRestoreInfoDesc   = newDesc("guest_last_restore_info", "The guest and node that the newest restore of one of the guest's backups restored into, and the backup's storage (empty when the log does not name it).", "vmid", "restore_vmid", "restore_node", "storage")
+
 	pveJobInfoDesc    = newDesc("pve_job_info", "A Proxmox VE backup job's schedule, storage, mode, guest selection and comment.", "job_id", "schedule", "storage", "mode", "selection", "comment")
 	pveJobEnabledDesc = newDesc("pve_job_enabled", "1 if the backup job is enabled.", "job_id")
 	pveJobNextDesc    = newDesc("pve_job_next_run_timestamp_seconds", "When the backup job runs next, as Proxmox VE computes it.", "job_id")
@@ -82,6 +88,26 @@ func (e *emitter) pve(r *Result) {
 			}
 			e.gauge(guestRunningDesc, b2f(g.Running), id)
 		}
+	}
+	for i := range d.Guests {
+		if !e.wants("guest_") || !d.RestoresKnown {
+			break
+		}
+		g := &d.Guests[i]
+		e.gauge(guestRestoreReqDesc, b2f(g.RestoreTestRequired), strconv.Itoa(g.VMID))
+	}
+	for i := range d.Restores {
+		if !e.wants("guest_") || !d.RestoresKnown {
+			break
+		}
+		rs := &d.Restores[i]
+		id := strconv.Itoa(rs.VMID)
+		e.gauge(guestRestoreTimeDesc, float64(rs.End.Unix()), id)
+		e.gauge(guestRestoreOKDesc, b2f(rs.Success), id)
+		if !rs.BackupTime.IsZero() {
+			e.gauge(guestRestoreBackupDesc, float64(rs.BackupTime.Unix()), id)
+		}
+		e.gauge(guestRestoreInfoDesc, 1, id, strconv.Itoa(rs.TargetVMID), rs.Node, rs.Storage)
 	}
 	for i := range d.Jobs {
 		if !e.wants("pve_job_") {

@@ -12,11 +12,18 @@ type PVEData struct {
 	BackupsKnown  bool
 	CoverageKnown bool
 	AttemptsKnown bool
+	// RestoresKnown tells whether the restores collector delivered: the
+	// restore metrics and the restore-test requirement are exported only
+	// then, so that a failed listing never reads as "never restored".
+	RestoresKnown bool
 
 	Nodes    []Node
 	Guests   []Guest
 	Jobs     []PVEJob
 	Storages []Storage
+	// Restores are, per backed-up guest, the newest finished restore of
+	// one of its backups within the restore lookback, by source VMID.
+	Restores []GuestRestore
 
 	// Parts filled by the sub-collectors and joined into Guests, Jobs and
 	// Storages once they have all reported.
@@ -28,6 +35,7 @@ type PVEData struct {
 	attempts   map[int]*guestAttempts
 	jobList    []PVEJob
 	taskRuns   []tiedTask
+	restores   map[int]*GuestRestore
 	zones      map[string]*time.Location
 	// zoneNotes say which nodes' time zones are unknown or borrowed.
 	zoneNotes []string
@@ -78,6 +86,35 @@ type Guest struct {
 	LastAttempt *Attempt
 	// Running is true while a backup task is working on the guest.
 	Running bool
+
+	// RestoreTestRequired is true when the guest carries the target's
+	// restore-test tag or the target requires restore tests of every guest.
+	RestoreTestRequired bool
+	// LastRestore is the newest finished restore of one of the guest's
+	// backups, into whichever guest, nil if none is in the lookback.
+	LastRestore *GuestRestore
+}
+
+// GuestRestore is one restore task (qmrestore or vzrestore) as its log and
+// the task list tell it.
+type GuestRestore struct {
+	// VMID is the backed-up guest the archive came from; TargetVMID the
+	// guest restored into (the task's id).
+	VMID       int
+	TargetVMID int
+	Node       string
+	UPID       string
+	Start, End time.Time
+	Success    bool
+	// Status is the task's final status: OK, WARNINGS: N, or the error.
+	Status string
+	// Archive names the backup read; Storage is its storage when the log
+	// gives the volume id (container restores).
+	Archive string
+	Storage string
+	// BackupTime is when the restored backup was made, zero if unknown.
+	BackupTime time.Time
+	Live       bool
 }
 
 // GuestBackup is the state of one backup volume.

@@ -8,7 +8,7 @@ import (
 	"proxmox_backup_exporter/proxmox/tasklog"
 )
 
-// TaskLogCache keeps what the logs of finished vzdump tasks said, for the
+// TaskLogCache keeps what the logs of finished vzdump and restore tasks said, for the
 // life of the process: a finished task's log never changes, so a probe
 // reads only the logs of tasks that ended since the previous one (and of
 // running tasks, which are never kept). It holds nothing else and nothing
@@ -70,6 +70,8 @@ type logFacts struct {
 	cmdline  string
 	jobError string
 	attempts []factAttempt
+	// restore is what a restore task's log names, nil for vzdump logs.
+	restore *tasklog.Restore
 }
 
 // factAttempt keeps the parts of a tasklog.Attempt the collector uses.
@@ -134,6 +136,9 @@ func (e *taskLogEntry) estimate() int64 {
 		len(e.facts.cmdline) + len(e.facts.jobError))
 	for _, a := range e.facts.attempts {
 		n += 48 + int64(len(a.err))
+	}
+	if r := e.facts.restore; r != nil {
+		n += 128 + int64(len(r.Archive)+len(r.Storage)+len(r.Repository)+len(r.Namespace)+len(r.GuestType))
 	}
 	return n
 }

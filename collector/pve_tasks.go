@@ -319,14 +319,21 @@ func oneGuestError(res tasklog.Log, vmid int, status string) string {
 // listTasks returns the node's vzdump tasks within the lookback, running
 // ones included, newest first.
 func (v *pveView) listTasks(ctx context.Context, node string) ([]taskItem, error) {
-	since := v.p.now.Add(-time.Duration(v.p.target.TaskLookback)).Unix()
+	return v.listTasksOf(ctx, node, "vzdump", time.Duration(v.p.target.TaskLookback))
+}
+
+// listTasksOf returns the node's tasks of one type within a lookback,
+// running ones included, newest first. PVE's typefilter matches one type
+// exactly (pve-manager PVE/API2/Tasks.pm node_tasks).
+func (v *pveView) listTasksOf(ctx context.Context, node, taskType string, lookback time.Duration) ([]taskItem, error) {
+	since := v.p.now.Add(-lookback).Unix()
 	var tasks []taskItem
 	var rejected rejectedDates
 	path := "/nodes/" + url.PathEscape(node) + "/tasks"
 	defer func() { rejected.warn(v.p, path, "tasks") }()
 	for start := 0; ; start += taskPageSize {
 		q := url.Values{
-			"typefilter": {"vzdump"},
+			"typefilter": {taskType},
 			"source":     {"all"},
 			"since":      {strconv.FormatInt(since, 10)},
 			"start":      {strconv.Itoa(start)},
@@ -349,7 +356,7 @@ func (v *pveView) listTasks(ctx context.Context, node string) ([]taskItem, error
 					return nil
 				}
 			}
-			if t.Type == "vzdump" && int64(t.StartTime) >= since {
+			if t.Type == taskType && int64(t.StartTime) >= since {
 				if err := tooMany(len(tasks), "tasks"); err != nil {
 					return err
 				}

@@ -67,6 +67,10 @@ type PBSData struct {
 	GC         []GCStatus
 	Groups     []Group
 	Jobs       []Job
+
+	// reads is the newest reader task per datastore and group (type/id),
+	// from the reads collector; nil when it did not deliver.
+	reads map[readKey]time.Time
 }
 
 // Datastore is a PBS datastore's configuration and usage.
@@ -117,6 +121,10 @@ type Group struct {
 	FutureSnapshots int
 	// Last is the newest finished snapshot, nil if there is none.
 	Last *Snapshot
+	// LastRead is when the newest reader task of one of the group's
+	// snapshots within the restore lookback started; zero when none is
+	// known (see pbsReads).
+	LastRead time.Time
 }
 
 // DisplayName names the group for a person: its comment (the group's own

@@ -35,7 +35,13 @@ const (
 var (
 	DefaultTimeout      = model.Duration(30 * time.Second)
 	DefaultTaskLookback = model.Duration(8 * 24 * time.Hour)
-	DefaultConcurrency  = 4
+	// DefaultRestoreLookback: restore tests are rare, a quarterly test
+	// must still be seen a year later.
+	DefaultRestoreLookback = model.Duration(400 * 24 * time.Hour)
+	// DefaultRestoreTestTag is the guest tag that opts a guest in to
+	// restore tests.
+	DefaultRestoreTestTag = "restore-test"
+	DefaultConcurrency    = 4
 	// DefaultMaxResponseBytes bounds one API response after decompression.
 	// A PBS snapshot listing takes about 400 bytes per snapshot (more with
 	// many disks and comments): 1 GiB holds a listing of 1,000,000
@@ -71,6 +77,10 @@ const (
 	// one.
 	MinRecentBackupWindow = time.Hour
 	MaxRecentBackupWindow = 366 * 24 * time.Hour
+	// PVE keeps its task index (and PBS its task archive) for a limited
+	// number of tasks, rarely more than a few years.
+	MinRestoreLookback = 24 * time.Hour
+	MaxRestoreLookback = 3660 * 24 * time.Hour
 )
 
 // Config is the whole configuration file.
@@ -122,6 +132,15 @@ type Target struct {
 	// The probe of this target then says so (proxmox_backup_offsite_info),
 	// and ProxmoxBackupOffsiteCopyLagging compares the two servers' groups.
 	Offsite string `yaml:"offsite,omitempty"`
+	// RestoreLookback bounds how far back restore tasks (PVE qmrestore and
+	// vzrestore, PBS reader) are read.
+	RestoreLookback model.Duration `yaml:"restore_lookback,omitempty"`
+	// RestoreTestTag is the PVE guest tag that requires a guest to pass
+	// restore tests; RestoreTestAll requires it of every guest of the
+	// target. The exporter exports the requirement per guest
+	// (guest_restore_test_required), which the alert joins on.
+	RestoreTestTag string `yaml:"restore_test_tag,omitempty"`
+	RestoreTestAll bool   `yaml:"restore_test_all,omitempty"`
 
 	promconfig.ProxyConfig `yaml:",inline"`
 
@@ -222,7 +241,9 @@ func (c *Config) validate() error {
 var (
 	targetNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]*$`)
 	// USER@REALM!TOKENID, as both products write token ids.
-	tokenIDRE = regexp.MustCompile(`^[^\s@!:=]+@[A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]*$`)
+	// A PVE tag, as pve-common's PVE::JSONSchema pve-tag format has it.
+	restoreTagRE = regexp.MustCompile(`^(?i)[a-z0-9_][a-z0-9_\-+.]*$`)
+	tokenIDRE    = regexp.MustCompile(`^[^\s@!:=]+@[A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]*$`)
 )
 
 func (t *Target) validate() error {
@@ -337,6 +358,21 @@ func (t *Target) validate() error {
 	}
 	if t.Type == TypePVE && t.Offsite != "" {
 		fail("offsite", "only applies to pbs targets: name the PBS target that holds copies of this PBS's groups")
+	}
+	if t.RestoreLookback == 0 {
+		t.RestoreLookback = DefaultRestoreLookback
+	} else if d := time.Duration(t.RestoreLookback); d < MinRestoreLookback || d > MaxRestoreLookback {
+		fail("restore_lookback", "%s is out of range: use %s to %s", t.RestoreLookback, model.Duration(MinRestoreLookback), model.Duration(MaxRestoreLookback))
+	}
+	if t.Type == TypePBS && (t.RestoreTestTag != "" || t.RestoreTestAll) {
+		fail("restore_test_tag", "restore_test_tag and restore_test_all only apply to pve targets")
+	}
+	if t.RestoreTestTag == "" {
+		if t.Type == TypePVE {
+			t.RestoreTestTag = DefaultRestoreTestTag
+		}
+	} else if !restoreTagRE.MatchString(t.RestoreTestTag) {
+		fail("restore_test_tag", "%q is not a PVE tag: use letters, digits, '_', '-', '+' and '.'", t.RestoreTestTag)
 	}
 
 	if err := t.TLSConfig.Validate(); err != nil {

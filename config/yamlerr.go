@@ -94,7 +94,7 @@ func (idx *targetIndex) checkDurations() error {
 				}
 				continue
 			}
-			if key.Value != "timeout" && key.Value != "task_lookback" && key.Value != "recent_backup_window" {
+			if key.Value != "timeout" && key.Value != "task_lookback" && key.Value != "recent_backup_window" && key.Value != "restore_lookback" {
 				continue
 			}
 			if val.Kind != yaml.ScalarNode {

@@ -41,6 +41,10 @@ func demoProblems(now time.Time) []string {
 		// before its sync job's last run, so the copy lags and is too old.
 		"ProxmoxBackupOffsiteCopyLagging warning demo-pbs group=main/ct/103",
 		"ProxmoxBackupTooOld critical demo-pbs-offsite group=offsite:pbs1/ct/103",
+		// Restore tests: db02's (103) failed three days ago, ldap's
+		// (114) last one passed 120 days ago.
+		"ProxmoxBackupRestoreTestOverdue warning demo-pve vmid=103",
+		"ProxmoxBackupRestoreTestOverdue warning demo-pve vmid=114",
 	}
 	// Two of web03's alerts depend on the time of day. Its run (02:30
 	// Europe/Berlin, taking up to 50 minutes) was also missed once the

@@ -65,16 +65,33 @@ type statusRow struct {
 	AgeSeconds *float64   `json:"age_seconds,omitempty"`
 	// AgeState is the state of the age alone, against the too-old
 	// thresholds.
-	AgeState    string     `json:"age_state"`
-	SizeBytes   *uint64    `json:"size_bytes,omitempty"`
-	Verify      string     `json:"verification"`
-	Encrypted   *bool      `json:"encrypted,omitempty"`
-	LastAttempt string     `json:"last_attempt"`
-	Coverage    string     `json:"coverage"`
-	Due         *time.Time `json:"due,omitempty"`
-	NextRun     *time.Time `json:"next_run,omitempty"`
+	AgeState    string  `json:"age_state"`
+	SizeBytes   *uint64 `json:"size_bytes,omitempty"`
+	Verify      string  `json:"verification"`
+	Encrypted   *bool   `json:"encrypted,omitempty"`
+	LastAttempt string  `json:"last_attempt"`
+	// RestoreTest is the newest restore of one of the guest's backups:
+	// ok, failed, none, unknown (the restores were not read), or n/a for
+	// a PBS group; RestoreTestRequired whether the guest must pass one.
+	RestoreTest         string         `json:"restore_test"`
+	RestoreTestRequired bool           `json:"restore_test_required,omitempty"`
+	LastRestore         *statusRestore `json:"last_restore,omitempty"`
+	Coverage            string         `json:"coverage"`
+	Due                 *time.Time     `json:"due,omitempty"`
+	NextRun             *time.Time     `json:"next_run,omitempty"`
 
 	sortID string
+}
+
+// statusRestore is a guest's newest restore test.
+type statusRestore struct {
+	Ended      *time.Time `json:"ended"`
+	IntoVMID   int        `json:"restore_vmid"`
+	Node       string     `json:"restore_node"`
+	Storage    string     `json:"storage,omitempty"`
+	Archive    string     `json:"archive"`
+	BackupTime *time.Time `json:"backup_time,omitempty"`
+	Status     string     `json:"status"`
 }
 
 // statusStore is a PBS datastore or a PVE backup storage.
@@ -583,6 +600,18 @@ func guestRow(r *collector.Result, d *collector.PVEData, g *collector.Guest, th 
 	if g.Running {
 		row.LastAttempt += " (running)"
 	}
+	row.RestoreTest = "unknown"
+	if d.RestoresKnown {
+		row.RestoreTest, row.RestoreTestRequired = "none", g.RestoreTestRequired
+		if lr := g.LastRestore; lr != nil {
+			row.RestoreTest = "ok"
+			if !lr.Success {
+				row.RestoreTest = "failed"
+			}
+			row.LastRestore = &statusRestore{Ended: timePtr(lr.End), IntoVMID: lr.TargetVMID, Node: lr.Node, Storage: lr.Storage,
+				Archive: lr.Archive, BackupTime: timePtr(lr.BackupTime), Status: lr.Status}
+		}
+	}
 	if d.CoverageKnown {
 		row.Coverage = "not covered"
 		if g.Covered {
@@ -615,7 +644,7 @@ func groupRow(r *collector.Result, g *collector.Group, th verdict.Thresholds, ps
 	id := g.BackupType + "/" + g.BackupID
 	row := statusRow{
 		Target: r.Target, Kind: "group", Name: g.DisplayName(), ID: id, Where: where,
-		AgeState: stateCritical, Verify: collector.VerifyNone, LastAttempt: "n/a", Coverage: "n/a",
+		AgeState: stateCritical, Verify: collector.VerifyNone, LastAttempt: "n/a", RestoreTest: "n/a", Coverage: "n/a",
 		sortID: verdict.GroupID(g),
 	}
 	if s := g.Last; s != nil {

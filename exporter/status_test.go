@@ -222,3 +222,53 @@ func TestStatusSharesProbes(t *testing.T) {
 		t.Errorf("/probe: %d probes in all, want 3", n)
 	}
 }
+
+// /status and /status.json show each guest's last restore test, and the
+// restore-test problem, when every node's restores were read; with a node
+// offline they say the restores are unknown.
+func TestStatusRestoreTests(t *testing.T) {
+	cfg := simulatorConfig(t, simulator.PVEHealthyScenario(goldenNow), simulator.PBSTestScenario(goldenNow))
+	te := newTestExporter(t, cfg, func() time.Time { return goldenNow })
+	_, body := te.get("/status.json?target=cluster")
+	var page struct {
+		Rows []statusRow `json:"rows"`
+	}
+	if err := json.Unmarshal([]byte(body), &page); err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]statusRow{}
+	for _, r := range page.Rows {
+		byID[r.ID] = r
+	}
+	if r := byID["100"]; r.RestoreTest != "ok" || r.RestoreTestRequired || r.LastRestore == nil ||
+		r.LastRestore.IntoVMID != 9100 || r.LastRestore.Node != "pve1" || r.LastRestore.BackupTime == nil ||
+		r.LastRestore.Ended == nil || !r.LastRestore.Ended.Equal(goldenNow.Add(-10*24*time.Hour+7*time.Minute)) {
+		t.Errorf("100: %+v %+v", r, r.LastRestore)
+	}
+	if r := byID["101"]; r.RestoreTest != "none" || !r.RestoreTestRequired || r.LastRestore != nil || !strings.Contains(strings.Join(r.Reasons, ";"), "no restore of its backups") {
+		t.Errorf("101: %+v", r)
+	}
+	if r := byID["103"]; r.RestoreTest != "failed" || !r.RestoreTestRequired || r.LastRestore == nil || r.LastRestore.Storage != "local" ||
+		!strings.Contains(strings.Join(r.Reasons, ";"), "failed") {
+		t.Errorf("103: %+v", r)
+	}
+	_, html := te.get("/status?target=cluster")
+	for _, want := range []string{"<th>Restore test</th>", "none (required)", "into 9100 on pve1", "failed (required)"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("/status lacks %q", want)
+		}
+	}
+
+	cfg, _, _ = simulators(t) // pve3 offline
+	te = newTestExporter(t, cfg, func() time.Time { return goldenNow })
+	_, body = te.get("/status.json?target=cluster")
+	page.Rows = nil
+	if err := json.Unmarshal([]byte(body), &page); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range page.Rows {
+		if r.RestoreTest != "unknown" || r.LastRestore != nil {
+			t.Errorf("%s with a node offline: restore test %q %+v", r.ID, r.RestoreTest, r.LastRestore)
+		}
+	}
+}

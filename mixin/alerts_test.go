@@ -38,6 +38,7 @@ var wantAlerts = map[string][]string{
 	// Issue 13: copies (3-2-1).
 	"ProxmoxBackupSingleCopy":         {"warning"},
 	"ProxmoxBackupOffsiteCopyLagging": {"warning"},
+	"ProxmoxBackupRestoreTestOverdue": {"warning"},
 }
 
 // severities maps each alert to its rules' severities, sorted.

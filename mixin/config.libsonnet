@@ -26,6 +26,10 @@
     // schedule (GC, verify, prune, sync, PVE backup jobs) the run may still
     // not have happened before the job counts as overdue.
     scheduleGracePeriod: 3 * 3600,
+    // How often a guest that must pass restore tests (the exporter's
+    // restore_test_tag or restore_test_all) needs a successful restore of
+    // one of its backups.
+    restoreTestInterval: 90 * 86400,
     // How long an alert keeps firing after its condition disappears: one or
     // two failed or too slow scrapes (a 2m interval) mark every series stale
     // for that time, and the alert must not resolve and fire again.

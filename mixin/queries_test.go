@@ -50,6 +50,7 @@ var contract = setOf(
 	"proxmox_backup_group_last_backup_protected",
 	"proxmox_backup_group_last_verify_timestamp_seconds",
 	"proxmox_backup_group_info",
+	"proxmox_backup_group_last_read_timestamp_seconds",
 	// PBS jobs.
 	"proxmox_backup_job_last_run_timestamp_seconds",
 	"proxmox_backup_job_last_run_success",
@@ -74,6 +75,11 @@ var contract = setOf(
 	"proxmox_backup_guest_last_attempt_success",
 	"proxmox_backup_guest_last_attempt_duration_seconds",
 	"proxmox_backup_guest_backup_running",
+	"proxmox_backup_guest_restore_test_required",
+	"proxmox_backup_guest_last_restore_timestamp_seconds",
+	"proxmox_backup_guest_last_restore_success",
+	"proxmox_backup_guest_last_restore_backup_timestamp_seconds",
+	"proxmox_backup_guest_last_restore_info",
 	// PVE backup jobs.
 	"proxmox_backup_pve_job_info",
 	"proxmox_backup_pve_job_enabled",

@@ -26,9 +26,27 @@ type PBS struct {
 	// NoSyncDirection emulates a server before PBS 3.3: /admin/sync knows
 	// only pull jobs and rejects the sync-direction parameter.
 	NoSyncDirection bool `yaml:"no_sync_direction"`
+	// Reads are reader tasks: a client (a restore, a file restore, a pull)
+	// reading a snapshot.
+	Reads []Read `yaml:"reads"`
 
 	// Now is the simulated clock; nil means time.Now.
 	Now func() time.Time `yaml:"-"`
+}
+
+// Read is a reader task. proxmox-backup's src/api2/reader/mod.rs
+// (upgrade_to_backup_reader_protocol) names it "reader" with the worker id
+// store:type/id/SNAPSHOT-TIME-IN-8-HEX-DIGITS, without the namespace.
+type Read struct {
+	Store      string    `yaml:"store"`
+	BackupType string    `yaml:"backup_type"`
+	BackupID   string    `yaml:"backup_id"`
+	Snapshot   time.Time `yaml:"snapshot"`
+	Start      time.Time `yaml:"start"`
+	// End zero: the reader is still running.
+	End    time.Time `yaml:"end"`
+	Status string    `yaml:"status"` // default OK
+	User   string    `yaml:"user"`   // default root@pam
 }
 
 // Datastore is a PBS datastore with its namespaces.

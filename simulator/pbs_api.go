@@ -441,8 +441,8 @@ func (p *PBS) jobs(list func() []Job, workerType string) apiFunc {
 // collections and the last runs of GC and of the jobs. All of them are
 // root@pam's, so a token sees them only with Sys.Audit on /system/tasks
 // (proxmox-backup src/api2/node/tasks.rs list_tasks). It knows the
-// parameters running, typefilter (a substring of the type), start and limit
-// (0: no limit; default 50).
+// parameters running, typefilter (a substring of the type), since, start
+// and limit (0: no limit; default 50).
 func (p *PBS) tasks(_ http.ResponseWriter, r *http.Request) (any, int, string) {
 	q := r.URL.Query()
 	type task struct {
@@ -451,6 +451,7 @@ func (p *PBS) tasks(_ http.ResponseWriter, r *http.Request) (any, int, string) {
 		workerType string
 		workerID   string
 		status     string
+		user       string
 	}
 	var all []task
 	for i := range p.Datastores {
@@ -477,8 +478,20 @@ func (p *PBS) tasks(_ http.ResponseWriter, r *http.Request) (any, int, string) {
 			all = append(all, task{start: j.LastStart, end: j.LastEnd, workerType: set.workerType, workerID: j.Store + ":" + j.ID, status: j.LastState})
 		}
 	}
+	for _, rd := range p.Reads {
+		st := rd.Status
+		if st == "" {
+			st = "OK"
+		}
+		if rd.End.IsZero() {
+			st = ""
+		}
+		all = append(all, task{start: rd.Start, end: rd.End, workerType: "reader", status: st, user: rd.User,
+			workerID: fmt.Sprintf("%s:%s/%s/%08X", rd.Store, rd.BackupType, rd.BackupID, rd.Snapshot.Unix())})
+	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].start.After(all[j].start) })
 	running := q.Get("running") == "1" || q.Get("running") == "true"
+	since, _ := strconv.ParseInt(q.Get("since"), 10, 64)
 	limit := 50
 	if v := q.Get("limit"); v != "" {
 		limit, _ = strconv.Atoi(v)
@@ -492,6 +505,9 @@ func (p *PBS) tasks(_ http.ResponseWriter, r *http.Request) (any, int, string) {
 		if running && !t.end.IsZero() {
 			continue
 		}
+		if since != 0 && t.start.Unix() < since {
+			continue
+		}
 		if f := q.Get("typefilter"); f != "" && !strings.Contains(t.workerType, f) {
 			continue
 		}
@@ -502,10 +518,14 @@ func (p *PBS) tasks(_ http.ResponseWriter, r *http.Request) (any, int, string) {
 		if limit > 0 && len(out) >= limit {
 			break
 		}
-		upid := pbsUPID(0x200+i, t.start, t.workerType, t.workerID, "root@pam")
+		user := t.user
+		if user == "" {
+			user = "root@pam"
+		}
+		upid := pbsUPID(0x200+i, t.start, t.workerType, t.workerID, user)
 		row := map[string]any{
 			"upid": upid, "node": "pbs", "pid": 202, "pstart": 4143, "starttime": t.start.Unix(),
-			"worker_type": t.workerType, "worker_id": t.workerID, "user": "root@pam",
+			"worker_type": t.workerType, "worker_id": t.workerID, "user": user,
 		}
 		if !t.end.IsZero() {
 			row["endtime"], row["status"] = t.end.Unix(), t.status

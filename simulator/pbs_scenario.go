@@ -18,7 +18,10 @@ const (
 //     group comment; vm/300 in "prod/db" opted out by its comment;
 //   - a verify job that failed, a prune job that never ran, a running sync
 //     job, a sync job that succeeded, a push sync job to an offsite server
-//     that succeeded, and a tape job.
+//     that succeeded, and a tape job;
+//   - reader tasks: main's vm/100 read 10 and 2 days ago (the PVE restore and
+//     a file restore), prod's vm/200 5 days ago, archive's vm/100 yesterday,
+//     and a reader of main's ct/101 still running.
 func PBSTestScenario(now time.Time) *PBS {
 	h := time.Hour
 	day := 24 * h
@@ -86,6 +89,13 @@ func PBSTestScenario(now time.Time) *PBS {
 			{ID: "s-offsite", Store: "archive", Remote: "pbs-offsite", RemoteStore: "main", Schedule: "hourly", NextRun: now.Truncate(h).Add(h), LastStart: now.Add(-5 * time.Minute)},
 			{ID: "s-local-copy", Store: "archive", RemoteStore: "main", Schedule: "daily", NextRun: nightly.Add(day + 4*h), LastStart: nightly.Add(4 * h), LastEnd: nightly.Add(4*h + 10*time.Minute), LastState: "OK"},
 			{ID: "s-push-offsite", Store: "main", Remote: "pbs-offsite", RemoteStore: "offsite", Direction: "push", Schedule: "daily", NextRun: nightly.Add(day + 5*h), LastStart: nightly.Add(5 * h), LastEnd: nightly.Add(5*h + 20*time.Minute), LastState: "OK"},
+		},
+		Reads: []Read{
+			{Store: "main", BackupType: "vm", BackupID: "100", Snapshot: nightly.Add(-day), Start: now.Add(-10 * day), End: now.Add(-10*day + 7*time.Minute), User: "root@pam"},
+			{Store: "main", BackupType: "vm", BackupID: "100", Snapshot: nightly, Start: now.Add(-2 * day), End: now.Add(-2*day + time.Minute), User: "admin@pbs"},
+			{Store: "main", BackupType: "vm", BackupID: "200", Snapshot: nightly.Add(20 * time.Minute), Start: now.Add(-5 * day), End: now.Add(-5*day + 3*time.Minute)},
+			{Store: "archive", BackupType: "vm", BackupID: "100", Snapshot: nightly.Add(-day), Start: now.Add(-day), End: now.Add(-day + 4*time.Minute), Status: "connection reset"},
+			{Store: "main", BackupType: "ct", BackupID: "101", Snapshot: nightly.Add(-day), Start: now.Add(-3 * time.Minute)},
 		},
 		TapeJobs: []Job{
 			{ID: "weekly-tape", Store: "main", Pool: "weekly", Drive: "lto8", Schedule: "sun 05:00", NextRun: nightly.Add(2 * day), LastStart: nightly.Add(-5 * day), LastEnd: nightly.Add(-5*day + 3*h), LastState: "WARNINGS: 2"},

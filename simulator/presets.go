@@ -140,6 +140,9 @@ func GeneratePVE(o PVEGenOptions) *PVE {
 // nobackup tag; that name and a group comment with HTML test escaping.
 // files (112) carries the two-copies tag but is backed up to the PBS only.
 // DemoOffsite adds the PBS's offsite server.
+// Restore tests: db01 (102), db02 (103) and ldap (114) carry the
+// restore-test tag; db01 passed one 20 days ago, db02's failed three days
+// ago and ldap's last one passed 120 days ago, so the last two are overdue.
 func DemoScenario(now time.Time) (*PVE, *PBS) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	day := 24 * time.Hour
@@ -204,7 +207,12 @@ func DemoScenario(now time.Time) (*PVE, *PBS) {
 		if vmid == 120 {
 			g.Tags = "lab;nobackup"
 		}
-		if vmid == 112 {
+		switch vmid {
+		case 102, 103: // the databases must pass restore tests
+			g.Tags = "prod;restore-test"
+		case 114:
+			g.Tags = "restore-test"
+		case 112:
 			// Asks for two recent copies, and has the PBS one only.
 			g.Tags = "two-copies"
 		}
@@ -277,6 +285,28 @@ func DemoScenario(now time.Time) (*PVE, *PBS) {
 			}
 		}
 	}
+	// Restore tests, into spare VMIDs: db01 (102) passed 20 days ago, db02
+	// (103) failed three days ago, ldap (114) last passed 120 days ago, and
+	// git (108), which needs none, was live-restored ten days ago.
+	// A restore from storage "pbs" is a reader task on the PBS too.
+	var reads []Read
+	restore := func(node string, into int, daysAgo int, took time.Duration, r PVERestore) {
+		start := daysBefore(now, daysAgo, 14, 0)
+		p.Tasks = append(p.Tasks, PVETask{Node: node, Start: start, End: start.Add(took), VMID: fmt.Sprint(into), User: "admin@pam", Restore: &r})
+		if r.Storage == "pbs" {
+			typ := "vm"
+			if r.Type == "lxc" {
+				typ = "ct"
+			}
+			reads = append(reads, Read{Store: "main", BackupType: typ, BackupID: fmt.Sprint(r.Source), Snapshot: r.BackupTime,
+				Start: start.Add(10 * time.Second), End: start.Add(took - 10*time.Second), User: "pve@pbs!cluster"})
+		}
+	}
+	restore("pve3", 9102, 20, 6*time.Minute, PVERestore{Source: 102, Type: "qemu", Storage: "pbs", BackupTime: daysBefore(prodRun, 21, 1, 0).Add(8 * time.Minute)})
+	restore("pve1", 9103, 3, 2*time.Minute, PVERestore{Source: 103, Type: "lxc", Storage: "pbs", BackupTime: daysBefore(prodRun, 4, 1, 0).Add(12 * time.Minute),
+		Error: "command '/usr/bin/proxmox-backup-client restore ct/103/" + daysBefore(prodRun, 4, 1, 0).Add(12*time.Minute).UTC().Format("2006-01-02T15:04:05Z") + " root.pxar /var/lib/lxc/9103/rootfs --allow-existing-dirs --repository root@pam@pbs.example.com:main' failed: exit code 255"})
+	restore("pve3", 9114, 120, 9*time.Minute, PVERestore{Source: 114, Type: "qemu", Storage: "local", BackupTime: daysBefore(now, 121, 4, 0)})
+	restore("pve3", 9108, 10, 3*time.Minute, PVERestore{Source: 108, Type: "qemu", Storage: "pbs", BackupTime: daysBefore(allRun, 10, 2, 30).Add(8 * time.Minute), Live: true})
 
 	// The PBS behind storage "pbs" holds the same snapshots.
 	full := now.Add(5 * day)
@@ -322,6 +352,7 @@ func DemoScenario(now time.Time) (*PVE, *PBS) {
 		Datastores: []Datastore{main, offsite},
 		VerifyJobs: []Job{{ID: "v-main-daily", Store: "main", Schedule: "08:00", NextRun: last(8, 0).AddDate(0, 0, 1), LastStart: done(8, 0, 35*time.Minute), LastEnd: done(8, 0, 35*time.Minute).Add(35 * time.Minute), LastState: "verification failed - please check the log for details"}},
 		PruneJobs:  []Job{{ID: "p-main", Store: "main", Schedule: "04:30", Comment: "keep 14 daily", NextRun: last(4, 30).AddDate(0, 0, 1), LastStart: done(4, 30, 2*time.Minute), LastEnd: done(4, 30, 2*time.Minute).Add(2 * time.Minute), LastState: "OK"}},
+		Reads:      reads,
 		SyncJobs:   []Job{{ID: "s-offsite", Store: "offsite", RemoteStore: "main", Schedule: "07:00", NextRun: last(7, 0).AddDate(0, 0, 1), LastStart: done(7, 0, 50*time.Minute), LastEnd: done(7, 0, 50*time.Minute).Add(50 * time.Minute), LastState: "OK"}},
 	}
 	return p, pbs

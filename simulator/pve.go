@@ -147,6 +147,28 @@ type PVETask struct {
 	// LockTimeout: the worker gave up waiting for the node's vzdump lock
 	// and exited without a TASK line ("unexpected status").
 	LockTimeout bool `yaml:"lock_timeout"`
+	// Restore makes the task a restore into the guest VMID instead of a
+	// vzdump task: Job, Args and Guests are then unused.
+	Restore *PVERestore `yaml:"restore"`
+}
+
+// PVERestore is a restore task: qemu-server's create_vm forks "qmrestore"
+// for a VM backup, pve-container's "vzrestore" for a container backup,
+// both with the guest restored into (the task's VMID) as the task id.
+type PVERestore struct {
+	// Source is the backed-up guest; Type its type, qemu or lxc.
+	Source int    `yaml:"source"`
+	Type   string `yaml:"type"`
+	// Storage is the cluster storage the backup is on: a pbs storage gives
+	// a PBS snapshot, any other a vzdump file in its dump directory.
+	Storage string `yaml:"storage"`
+	// BackupTime is when the restored backup was made.
+	BackupTime time.Time `yaml:"backup_time"`
+	// Live: a live-restore from PBS (VMs only).
+	Live bool `yaml:"live"`
+	// Error fails the restore with this message once the archive is
+	// open; "interrupted by signal" is a restore stopped by a user.
+	Error string `yaml:"error"`
 }
 
 // PVETaskGuest is one guest's part of a vzdump task.
@@ -213,7 +235,7 @@ func (p *PVE) index() {
 		p.taskIdx = map[string]int{}
 		for i := range p.Tasks {
 			t := &p.Tasks[i]
-			u := pveUPID(t.Node, 0x1000+i, 0x100000+i*7, t.Start, t.VMID, t.user())
+			u := pveUPID(t.Node, 0x1000+i, 0x100000+i*7, t.Start, t.taskType(), t.VMID, t.user())
 			p.upids[i] = u
 			p.taskIdx[u] = i
 		}
@@ -228,8 +250,19 @@ func (t *PVETask) user() string {
 }
 
 // pveUPID writes a PVE task id: UPID:node:pid:pstart:starttime:type:id:user:
-func pveUPID(node string, pid, pstart int, start time.Time, id, user string) string {
-	return fmt.Sprintf("UPID:%s:%08X:%08X:%08X:vzdump:%s:%s:", node, pid, pstart, start.Unix(), id, user)
+func pveUPID(node string, pid, pstart int, start time.Time, typ, id, user string) string {
+	return fmt.Sprintf("UPID:%s:%08X:%08X:%08X:%s:%s:%s:", node, pid, pstart, start.Unix(), typ, id, user)
+}
+
+// taskType is the task's worker type.
+func (t *PVETask) taskType() string {
+	switch {
+	case t.Restore == nil:
+		return "vzdump"
+	case t.Restore.Type == "lxc":
+		return "vzrestore"
+	}
+	return "qmrestore"
 }
 
 // status is the task's final status as the task list shows it.
@@ -239,6 +272,16 @@ func (t *PVETask) status() string {
 	}
 	if t.Status != "" {
 		return t.Status
+	}
+	if r := t.Restore; r != nil {
+		switch {
+		case r.Error == "":
+			return "OK"
+		case r.Type == "lxc":
+			// pve-container's create_vm dies "$emsg $err".
+			return "unable to restore CT " + t.VMID + " - " + r.Error
+		}
+		return r.Error
 	}
 	switch {
 	case t.InitError != "":

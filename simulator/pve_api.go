@@ -527,7 +527,7 @@ func (p *PVE) taskRow(i int) map[string]any {
 	t := &p.Tasks[i]
 	row := map[string]any{
 		"upid": p.upids[i], "node": t.Node, "pid": 0x1000 + i, "pstart": 0x100000 + i*7,
-		"starttime": t.Start.Unix(), "type": "vzdump", "id": t.VMID, "user": t.user(),
+		"starttime": t.Start.Unix(), "type": t.taskType(), "id": t.VMID, "user": t.user(),
 	}
 	if u, tok, ok := strings.Cut(t.user(), "!"); ok {
 		row["user"], row["tokenid"] = u, tok
@@ -555,7 +555,8 @@ func (p *PVE) nodeTasks(_ http.ResponseWriter, r *http.Request, n *PVENode) (any
 	var idx []int
 	for i := range p.Tasks {
 		t := &p.Tasks[i]
-		if t.Node != n.Name || (typefilter != "" && !strings.Contains("vzdump", typefilter)) {
+		// PVE's typefilter compares the whole type (PVE/API2/Tasks.pm).
+		if t.Node != n.Name || (typefilter != "" && typefilter != t.taskType()) {
 			continue
 		}
 		if since != 0 && t.Start.Unix() < since {
@@ -599,7 +600,12 @@ func (p *PVE) taskLog(_ http.ResponseWriter, r *http.Request, n *PVENode) (any, 
 	if !ok {
 		return nil, http.StatusInternalServerError, "unable to open file - No such file or directory"
 	}
-	lines := p.Tasks[i].log(p.location(n.Name), p.args(&p.Tasks[i]))
+	var lines []string
+	if p.Tasks[i].Restore != nil {
+		lines = p.restoreLog(&p.Tasks[i], p.location(n.Name))
+	} else {
+		lines = p.Tasks[i].log(p.location(n.Name), p.args(&p.Tasks[i]))
+	}
 	q := r.URL.Query()
 	start, _ := strconv.Atoi(q.Get("start"))
 	limit := 50

@@ -24,7 +24,11 @@ func u64(v uint64) *uint64 { return &v }
 //     is running on pve2 and is working on 103;
 //   - 100's newest PBS backup failed verification, 105's is encrypted and
 //     protected, 101's newest PBS snapshot is unfinished (size 1), and a
-//     local backup of 100 has no size.
+//     local backup of 100 has no size;
+//   - restores: 100's PBS backup into 9100 ten days ago (an older attempt
+//     failed), 103's local backup into 9103 two days ago, which failed, and
+//     a live-restore of 102 into 9102 still running; 101 and 103 carry the
+//     restore-test tag, so 101 (never tested) and 103 (failed) are overdue.
 func PVETestScenario(now time.Time) *PVE {
 	vienna, _ := time.LoadLocation("Europe/Vienna")
 	newYork, _ := time.LoadLocation("America/New_York")
@@ -55,9 +59,9 @@ func PVETestScenario(now time.Time) *PVE {
 		Nodes: []PVENode{{Name: "pve1", Timezone: "Europe/Vienna"}, {Name: "pve2", Timezone: "America/New_York"}, {Name: "pve3", Offline: true}},
 		Guests: []PVEGuest{
 			{VMID: 100, Name: "db01", Type: "qemu", Node: "pve1", Pool: "prod", Tags: "db;prod"},
-			{VMID: 101, Name: "web01", Type: "lxc", Node: "pve1", Pool: "prod", Tags: "prod"},
+			{VMID: 101, Name: "web01", Type: "lxc", Node: "pve1", Pool: "prod", Tags: "prod;restore-test"},
 			{VMID: 102, Name: "mail", Type: "qemu", Node: "pve2"},
-			{VMID: 103, Name: "dns", Type: "lxc", Node: "pve2"},
+			{VMID: 103, Name: "dns", Type: "lxc", Node: "pve2", Tags: "restore-test"},
 			{VMID: 104, Name: "scratch", Type: "qemu", Node: "pve2", Status: "stopped", Tags: "nobackup"},
 			{VMID: 105, Name: "build", Type: "qemu", Node: "pve3", Status: "unknown"},
 			{VMID: 106, Name: "legacy", Type: "qemu", Node: "pve1"},
@@ -124,6 +128,16 @@ func PVETestScenario(now time.Time) *PVE {
 					{VMID: 102, Type: "qemu", Start: running.Add(1 * time.Minute), Duration: 4 * time.Minute},
 					{VMID: 103, Type: "lxc", Start: running.Add(6 * time.Minute), Running: true},
 				}},
+			// Restores (qmrestore, vzrestore): the task id is the guest
+			// restored into.
+			{Node: "pve1", Start: now.Add(-10 * day), End: now.Add(-10*day + 7*time.Minute), VMID: "9100", User: "admin@pam",
+				Restore: &PVERestore{Source: 100, Type: "qemu", Storage: "pbs", BackupTime: poolRun.Add(-day).Add(4 * time.Minute)}},
+			{Node: "pve1", Start: now.Add(-30 * day), End: now.Add(-30*day + 2*time.Minute), VMID: "9100", User: "admin@pam",
+				Restore: &PVERestore{Source: 100, Type: "qemu", Storage: "pbs", BackupTime: now.Add(-31 * day), Error: "interrupted by signal"}},
+			{Node: "pve2", Start: now.Add(-2 * day), End: now.Add(-2*day + 3*time.Minute), VMID: "9103", User: "admin@pam",
+				Restore: &PVERestore{Source: 103, Type: "lxc", Storage: "local", BackupTime: weekly.Add(25 * time.Minute), Error: "command 'tar xpf - --zstd' failed: exit code 2"}},
+			{Node: "pve2", Start: running.Add(5 * time.Minute), VMID: "9102", User: "admin@pam",
+				Restore: &PVERestore{Source: 102, Type: "qemu", Storage: "pbs", BackupTime: allRun2.Add(-day).Add(2 * time.Minute), Live: true}},
 			// pve2: the weekly job.
 			{Node: "pve2", Start: weekly, End: weekly.Add(40 * time.Minute), Job: "backup-vmids-weekly",
 				Guests: []PVETaskGuest{

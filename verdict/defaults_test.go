@@ -37,6 +37,7 @@ func TestDefaultsAreTheMixins(t *testing.T) {
 		"almostFullRatio":      d.AlmostFullRatio,
 		"gcMaxAge":             secs(d.GCMaxAge),
 		"scheduleGracePeriod":  secs(d.ScheduleGracePeriod),
+		"restoreTestInterval":  secs(d.RestoreTestInterval),
 		"optOutTag":            d.OptOutTag,
 		"optOutComment":        d.OptOutComment,
 		"singleCopyTag":        d.SingleCopyTag,

@@ -417,6 +417,35 @@ var Rules = []Rule{
 				}
 			})
 		}},
+	{ID: "restore_test_overdue", Alert: "ProxmoxBackupRestoreTestOverdue", Severity: Warning, Title: "restore test overdue",
+		find: func(in *input) {
+			d := in.r.PVE
+			if d == nil || !in.r.Up || !d.RestoresKnown {
+				return
+			}
+			interval := in.th.RestoreTestInterval.Seconds()
+			for i := range d.Guests {
+				g := &d.Guests[i]
+				if !g.RestoreTestRequired || !in.judgeGuest(g, false) {
+					continue
+				}
+				switch r := g.LastRestore; {
+				case r == nil:
+					in.add("", guestObject(g), "no restore of its backups within the restore lookback; it must pass one every %s", Duration(interval))
+				case !r.Success:
+					in.add("", guestObject(g), "the last restore, of the backup of %s into %d on %s, failed %s: %s", stampOrUnknown(r.BackupTime), r.TargetVMID, r.Node, stamp(r.End), r.Status)
+				case in.since(r.End) >= interval:
+					in.add("", guestObject(g), "the last successful restore, into %d on %s, ended %s, %s ago; one is due every %s", r.TargetVMID, r.Node, stamp(r.End), Duration(in.since(r.End)), Duration(interval))
+				}
+			}
+		}},
+}
+
+func stampOrUnknown(t time.Time) string {
+	if t.IsZero() {
+		return "unknown date"
+	}
+	return stamp(t)
 }
 
 // overdue mirrors "time() - next_run > grace unless last_run >= next_run":

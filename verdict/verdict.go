@@ -62,6 +62,7 @@ type Thresholds struct {
 	AlmostFullRatio      float64       // almostFullRatio
 	GCMaxAge             time.Duration // gcMaxAge (datastores without a GC schedule)
 	ScheduleGracePeriod  time.Duration // scheduleGracePeriod (GC and jobs past their next run)
+	RestoreTestInterval  time.Duration // restoreTestInterval
 	OptOutTag            string        // optOutTag
 	OptOutComment        string        // optOutComment
 	SingleCopyTag        string        // singleCopyTag
@@ -81,6 +82,7 @@ func Defaults() Thresholds {
 		AlmostFullRatio:      0.9,
 		GCMaxAge:             3 * 24 * time.Hour,
 		ScheduleGracePeriod:  3 * time.Hour,
+		RestoreTestInterval:  90 * 24 * time.Hour,
 		OptOutTag:            "nobackup",
 		OptOutComment:        "no-monitor",
 		SingleCopyTag:        "two-copies",

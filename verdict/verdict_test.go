@@ -133,3 +133,45 @@ func TestStoresAndJobs(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+// The restore-test rule mirrors ProxmoxBackupRestoreTestOverdue: an
+// opted-in guest whose newest restore failed, is as old as the interval or
+// older (whole seconds, as time() minus the timestamp metric), or is
+// missing; nothing while the restores are unknown.
+func TestRestoreTestRule(t *testing.T) {
+	day := 24 * time.Hour
+	ok := func(age time.Duration) *collector.GuestRestore {
+		return &collector.GuestRestore{VMID: 1, TargetVMID: 9001, Node: "n1", End: now.Add(-age), Success: true, Status: "OK"}
+	}
+	healthy := func(g collector.Guest) collector.Guest {
+		g.Backups, g.Covered = 1, true
+		g.Last = &collector.GuestBackup{Time: now.Add(-time.Hour), HasSize: true, Size: 1, Verify: collector.VerifyOK, Encrypted: true}
+		return g
+	}
+	for _, tc := range []struct {
+		name  string
+		g     collector.Guest
+		known bool
+		want  string
+	}{
+		{"recent success", collector.Guest{VMID: 1, RestoreTestRequired: true, LastRestore: ok(89 * day)}, true, ""},
+		{"a second short of the interval", collector.Guest{VMID: 1, RestoreTestRequired: true, LastRestore: ok(90*day - time.Second)}, true, ""},
+		{"at the interval", collector.Guest{VMID: 1, RestoreTestRequired: true, LastRestore: ok(90 * day)}, true, "restore_test_overdue/warning/1"},
+		{"failed yesterday", collector.Guest{VMID: 1, RestoreTestRequired: true,
+			LastRestore: &collector.GuestRestore{End: now.Add(-day), Status: "interrupted by signal"}}, true, "restore_test_overdue/warning/1"},
+		{"never", collector.Guest{VMID: 1, RestoreTestRequired: true}, true, "restore_test_overdue/warning/1"},
+		{"not required", collector.Guest{VMID: 1, LastRestore: ok(400 * day)}, true, ""},
+		{"restores unknown", collector.Guest{VMID: 1, RestoreTestRequired: true}, false, ""},
+		{"template", collector.Guest{VMID: 1, Template: true, RestoreTestRequired: true}, true, ""},
+		{"opted out", collector.Guest{VMID: 1, Tags: "restore-test;nobackup", RestoreTestRequired: true}, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := cluster(healthy(tc.g))
+			r.PVE.RestoresKnown = tc.known
+			got := strings.Join(found(r), ",")
+			if got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@
       (import 'backups.libsonnet')($._config),
       (import 'storage.libsonnet')($._config),
       (import 'copies.libsonnet')($._config),
+      (import 'restores.libsonnet')($._config),
     ],
   },
 }

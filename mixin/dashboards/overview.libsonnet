@@ -17,13 +17,6 @@ function(c)
   // each guest, how far each offsite PBS lags behind its primary, and when
   // each guest was last restored for a test and each PBS group last read.
   //
-  // The restore-test panels read metrics that the exporter exports with
-  // its restore tests (proxmox_backup_guest_last_restore_timestamp_seconds,
-  // _success, _backup_timestamp_seconds, _info, and
-  // proxmox_backup_group_last_read_timestamp_seconds); the queries test
-  // accepts only metrics in the exporter's golden /probe output, so the
-  // panels stay out until those metrics are there.
-  local withRestoreTests = false;
   local copies = [
     g.row('Restore tests and copies', 44),
     g.stat('Single recent copy (%s tag)' % c.singleCopyTag, count('proxmox_backup_guest_recent_backup_storages{%s} < 2 and %s %s' % [sel, d.onGuest, d.twoCopies]), 0, 45, w=6, color='orange'),
@@ -56,12 +49,14 @@ function(c)
       column(withName('proxmox_backup_guest_last_restore_success{%s}' % sel), 'restoreok'),
       column(withName('proxmox_backup_guest_last_restore_backup_timestamp_seconds{%s} * 1000' % sel), 'restoredbackup'),
       column(withName('proxmox_backup_guest_last_restore_info{%s}' % sel), 'restoreinfo'),
+      column(withName('proxmox_backup_guest_restore_test_required{%s}' % sel), 'required'),
     ], 0, 59, w=12, h=10, hidden=['Value #restoreinfo'], overrides=[
       g.override('Value #restored', [{ id: 'displayName', value: 'Last restore test' }, ms]),
       g.override('Value #restoreok', [{ id: 'displayName', value: 'Result' }, { id: 'mappings', value: d.okFailed }, colored]),
       g.override('Value #restoredbackup', [{ id: 'displayName', value: 'Backup restored' }, ms]),
       g.override('restore_vmid', [{ id: 'displayName', value: 'Restored as VMID' }]),
       g.override('restore_node', [{ id: 'displayName', value: 'On node' }]),
+      g.override('Value #required', [{ id: 'displayName', value: 'Test required' }, { id: 'mappings', value: [{ type: 'value', options: { '1': { text: 'yes' }, '0': { text: 'no' } } }] }]),
     ]),
     g.table('PBS groups last read', [
       g.target(d.groups('proxmox_backup_group_last_read_timestamp_seconds{%s} * 1000' % sel), instant=true, refId='read', format='table'),
@@ -143,4 +138,4 @@ function(c)
     g.timeseries('Last backup age', [
       g.target(d.guests('proxmox_backup_guest_last_backup_age_seconds{%s} * %s group_left(name) proxmox_backup_guest_info{%s}' % [sel, d.onGuest, sel]), '{{target}} {{name}} ({{vmid}})'),
     ], 0, 36, w=24, unit='s'),
-  ] + copies + (if withRestoreTests then restoreTests else []))
+  ] + copies + restoreTests)
