@@ -1,0 +1,68 @@
+package exporter
+
+import (
+	"compress/gzip"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"proxmox_backup_exporter/simulator"
+)
+
+// TestProbeCompression checks that /probe gzips its answer for a scraper
+// that accepts gzip, and only then.
+func TestProbeCompression(t *testing.T) {
+	cfg := simulatorConfig(t, simulator.PVEHealthyScenario(goldenNow), simulator.PBSTestScenario(goldenNow))
+	te := newTestExporter(t, cfg, func() time.Time { return goldenNow })
+	// A transport that leaves Accept-Encoding and the body alone.
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	for _, accept := range []string{"", "gzip", "identity", "deflate, GZIP;q=0.5"} {
+		req, err := http.NewRequest(http.MethodGet, te.srv.URL+"/probe?target=backup", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if accept != "" {
+			req.Header.Set("Accept-Encoding", accept)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := io.Reader(resp.Body)
+		wantGzip := strings.Contains(strings.ToLower(accept), "gzip")
+		if got := resp.Header.Get("Content-Encoding") == "gzip"; got != wantGzip {
+			t.Errorf("Accept-Encoding %q: Content-Encoding %q", accept, resp.Header.Get("Content-Encoding"))
+		}
+		if wantGzip {
+			zr, err := gzip.NewReader(resp.Body)
+			if err != nil {
+				t.Fatalf("Accept-Encoding %q: not gzip: %v", accept, err)
+			}
+			body = zr
+		}
+		b, err := io.ReadAll(body)
+		resp.Body.Close()
+		if err != nil || !strings.Contains(string(b), "proxmox_backup_up 1") {
+			t.Errorf("Accept-Encoding %q: %v, body %.200q", accept, err, b)
+		}
+	}
+}
+
+// TestLongParameterQuoted checks that a request value repeated in an error
+// is cut at 64 bytes, and only past them.
+func TestLongParameterQuoted(t *testing.T) {
+	te := newTestExporter(t, "targets:\n"+pveTargetConfig("down", closedURL(t)), nil)
+	for _, n := range []int{63, 64, 65, 300} {
+		name := strings.Repeat("x", n)
+		_, body := te.get("/probe?target=" + name)
+		want := `unknown target "` + name + `"`
+		if n > 64 {
+			want = `unknown target "` + name[:64] + `"...`
+		}
+		if !strings.Contains(body, want) || strings.Contains(body, strings.Repeat("x", min(n, 64)+1)) {
+			t.Errorf("a target name of %d bytes: %q", n, body)
+		}
+	}
+}
