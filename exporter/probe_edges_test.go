@@ -2,8 +2,10 @@ package exporter
 
 import (
 	"compress/gzip"
+	"context"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,5 +66,40 @@ func TestLongParameterQuoted(t *testing.T) {
 		if !strings.Contains(body, want) || strings.Contains(body, strings.Repeat("x", min(n, 64)+1)) {
 			t.Errorf("a target name of %d bytes: %q", n, body)
 		}
+	}
+}
+
+// TestCheck checks the check command's evaluation: every target when none
+// is named, only the named ones otherwise, and an error for an unknown
+// name.
+func TestCheck(t *testing.T) {
+	cfg, _, _ := simulators(t)
+	te := newTestExporter(t, cfg, func() time.Time { return goldenNow })
+	targetsOf := func(names ...string) ([]string, []string) {
+		t.Helper()
+		results, problems, err := te.exp.Check(context.Background(), names)
+		if err != nil {
+			t.Fatalf("Check(%q): %v", names, err)
+		}
+		var probed, judged []string
+		for _, r := range results {
+			probed = append(probed, r.Target)
+		}
+		for _, p := range problems {
+			if !slices.Contains(judged, p.Target) {
+				judged = append(judged, p.Target)
+			}
+		}
+		slices.Sort(judged)
+		return probed, judged
+	}
+	if probed, judged := targetsOf(); !slices.Equal(probed, []string{"backup", "cluster"}) || !slices.Equal(judged, []string{"backup", "cluster"}) {
+		t.Errorf("no name: probed %q, problems of %q; want both targets", probed, judged)
+	}
+	if probed, judged := targetsOf("cluster"); !slices.Equal(probed, []string{"cluster"}) || !slices.Equal(judged, []string{"cluster"}) {
+		t.Errorf("cluster: probed %q, problems of %q; want cluster only", probed, judged)
+	}
+	if _, _, err := te.exp.Check(context.Background(), []string{"cluster", "nope"}); err == nil || !strings.Contains(err.Error(), `unknown target "nope"`) {
+		t.Errorf("an unknown name: %v", err)
 	}
 }
