@@ -2,7 +2,10 @@ package exporter
 
 import (
 	"encoding/json"
+	"fmt"
 	"html"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -370,4 +373,69 @@ func tableRows(t *testing.T, page, id string) []htmlRow {
 		out = append(out, r)
 	}
 	return out
+}
+
+// TestStatusTargetProblems checks what the targets table says of a down
+// target: the error as it is, unless it names the secret file.
+func TestStatusTargetProblems(t *testing.T) {
+	dir := t.TempDir()
+	present := filepath.Join(dir, "present.secret")
+	if err := os.WriteFile(present, []byte(testSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gone := filepath.Join(dir, "gone.secret")
+	fileTarget := func(name, file string) string {
+		return fmt.Sprintf("  %s:\n    type: pve\n    url: %s\n    token_id: %q\n    token_secret_file: %s\n", name, closedURL(t), simulator.TestPVETokenID, file)
+	}
+	cfg := "targets:\n" + pveTargetConfig("inline", closedURL(t)) + fileTarget("withfile", present) + fileTarget("nofile", gone)
+	te := newTestExporter(t, cfg, func() time.Time { return goldenNow })
+	_, js := te.get("/status.json")
+	var page statusPage
+	if err := json.Unmarshal([]byte(js), &page); err != nil {
+		t.Fatal(err)
+	}
+	problems := map[string]string{}
+	for _, st := range page.Targets {
+		if st.Up {
+			t.Errorf("%s is up", st.Name)
+		}
+		problems[st.Name] = strings.Join(st.Problems, "; ")
+	}
+	for name, want := range map[string]string{
+		"inline":   "connection refused",
+		"withfile": "connection refused",
+		"nofile":   "the token secret file cannot be read (see the exporter's log)",
+	} {
+		if got := problems[name]; !strings.Contains(got, want) || strings.Contains(got, dir) {
+			t.Errorf("%s: %q, want %q and no path", name, got, want)
+		}
+	}
+	if page.TargetsDown != 3 {
+		t.Errorf("targets down: %d, want 3", page.TargetsDown)
+	}
+}
+
+// TestStatusEmptyStore checks that a datastore that reports a size of 0
+// renders without a used ratio (0/0 is no ratio, and JSON has no NaN).
+func TestStatusEmptyStore(t *testing.T) {
+	pve, pbs := edgeScenario(goldenNow)
+	pbs.Datastores[0].Total, pbs.Datastores[0].Used = 0, 0
+	te := newTestExporter(t, simulatorConfig(t, pve, pbs), func() time.Time { return goldenNow })
+	status, js := te.get("/status.json")
+	if status != 200 {
+		t.Fatalf("/status.json: %d %s", status, js)
+	}
+	var page statusPage
+	if err := json.Unmarshal([]byte(js), &page); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range page.Stores {
+		if s.Name == "edge" && s.Kind == "datastore" {
+			if s.TotalBytes == nil || *s.TotalBytes != 0 || s.UsedRatio != nil {
+				t.Errorf("size %v, ratio %v; want 0 and no ratio", s.TotalBytes, s.UsedRatio)
+			}
+			return
+		}
+	}
+	t.Error("the datastore is not on the page")
 }
