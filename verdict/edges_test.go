@@ -311,3 +311,21 @@ func TestSeverityOrder(t *testing.T) {
 		t.Errorf("sorted %q, want %q", got, want)
 	}
 }
+
+// TestUnknownSeverity checks the documented place of a severity the
+// verdict does not know (a rule's alert relabelled, say): it sorts after
+// info, and it still counts as a problem.
+func TestUnknownSeverity(t *testing.T) {
+	page := Severity("page")
+	if w := Worst([]Problem{{Severity: page}}); w != page {
+		t.Errorf("worst of one problem of an unknown severity: %q, want %q", w, page)
+	}
+	if w := Worst([]Problem{{Severity: page}, {Severity: Info}}); w != Info {
+		t.Errorf("worst of an unknown severity and info: %q, want info", w)
+	}
+	ps := []Problem{{Target: "a", Severity: page}, {Target: "b", Severity: Info}}
+	Sort(ps)
+	if ps[0].Severity != Info {
+		t.Errorf("sorted %v: info must come before an unknown severity", ps)
+	}
+}
