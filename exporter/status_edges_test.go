@@ -287,13 +287,13 @@ func TestStatusRunningAndOptOutMarkers(t *testing.T) {
 	for _, r := range page.Rows {
 		rows[r.Target+"/"+r.ID] = r
 	}
-	for id, want := range map[string]struct{ attempt, ageState, firstReason string }{
-		"cluster/102":     {"ok (running)", stateOK, ""},
-		"cluster/100":     {"ok", stateOK, "scheduled backup missed: "},
-		"cluster/101":     {"ok", stateOK, "opted out by the nobackup tag"},
-		"backup/vm/200":   {"n/a", stateWarning, "last backup too old: "},
-		"backup/ct/201":   {"n/a", stateCritical, "last backup too old: "},
-		"backup/host/nas": {"n/a", stateCritical, "opted out by the no-monitor comment"},
+	for id, want := range map[string]struct{ attempt, ageState, coverage, firstReason string }{
+		"cluster/102":     {"ok (running)", stateOK, "backup-daily", ""},
+		"cluster/100":     {"ok", stateOK, "backup-daily", "scheduled backup missed: "},
+		"cluster/101":     {"ok", stateOK, "backup-daily", "opted out by the nobackup tag"},
+		"backup/vm/200":   {"n/a", stateWarning, "n/a", "last backup too old: "},
+		"backup/ct/201":   {"n/a", stateCritical, "n/a", "last backup too old: "},
+		"backup/host/nas": {"n/a", stateCritical, "n/a", "opted out by the no-monitor comment"},
 	} {
 		r, ok := rows[id]
 		if !ok {
@@ -304,8 +304,10 @@ func TestStatusRunningAndOptOutMarkers(t *testing.T) {
 		if len(r.Reasons) > 0 {
 			first = r.Reasons[0]
 		}
-		if r.LastAttempt != want.attempt || r.AgeState != want.ageState || !strings.HasPrefix(first, want.firstReason) || (want.firstReason == "") != (first == "") {
-			t.Errorf("%s: attempt %q, age %s, reasons %q; want %q, %s, %q...", id, r.LastAttempt, r.AgeState, r.Reasons, want.attempt, want.ageState, want.firstReason)
+		if r.LastAttempt != want.attempt || r.AgeState != want.ageState || r.Coverage != want.coverage ||
+			!strings.HasPrefix(first, want.firstReason) || (want.firstReason == "") != (first == "") {
+			t.Errorf("%s: attempt %q, age %s, coverage %q, reasons %q; want %q, %s, %q, %q...",
+				id, r.LastAttempt, r.AgeState, r.Coverage, r.Reasons, want.attempt, want.ageState, want.coverage, want.firstReason)
 		}
 	}
 	// The state filter keeps the rows of one state, in order.
