@@ -275,6 +275,9 @@ func TestStatusEdges(t *testing.T) {
 func TestStatusRunningAndOptOutMarkers(t *testing.T) {
 	t0 := goldenNow
 	pve, pbs := edgeScenario(t0)
+	ns := &pbs.Datastores[0].Namespaces[0]
+	ns.Groups = append(ns.Groups, simulator.Group{BackupType: "vm", BackupID: "203",
+		Snapshots: []simulator.Snapshot{{Time: t0.Add(-10 * time.Minute)}}})
 	clock := func() time.Time { return t0.Add(time.Second) }
 	pve.Now, pbs.Now = clock, clock
 	te := newTestExporter(t, simulatorConfig(t, pve, pbs), clock)
@@ -287,13 +290,19 @@ func TestStatusRunningAndOptOutMarkers(t *testing.T) {
 	for _, r := range page.Rows {
 		rows[r.Target+"/"+r.ID] = r
 	}
-	for id, want := range map[string]struct{ attempt, ageState, coverage, firstReason string }{
-		"cluster/102":     {"ok (running)", stateOK, "backup-daily", ""},
-		"cluster/100":     {"ok", stateOK, "backup-daily", "scheduled backup missed: "},
-		"cluster/101":     {"ok", stateOK, "backup-daily", "opted out by the nobackup tag"},
-		"backup/vm/200":   {"n/a", stateWarning, "n/a", "last backup too old: "},
-		"backup/ct/201":   {"n/a", stateCritical, "n/a", "last backup too old: "},
-		"backup/host/nas": {"n/a", stateCritical, "n/a", "opted out by the no-monitor comment"},
+	for id, want := range map[string]struct {
+		attempt, ageState, coverage, firstReason string
+		reasons                                  int
+	}{
+		"cluster/102":     {"ok (running)", stateOK, "backup-daily", "", 0},
+		"cluster/100":     {"ok", stateOK, "backup-daily", "scheduled backup missed: ", 1},
+		"cluster/101":     {"ok", stateOK, "backup-daily", "opted out by the nobackup tag", 1},
+		"backup/vm/200":   {"n/a", stateWarning, "n/a", "last backup too old: ", 1},
+		"backup/ct/201":   {"n/a", stateCritical, "n/a", "last backup too old: ", 1},
+		"backup/vm/202":   {"n/a", stateOK, "n/a", "not verified: ", 1},
+		"backup/host/nas": {"n/a", stateCritical, "n/a", "opted out by the no-monitor comment", 1},
+		// Only an unfinished snapshot: no age, and the row says why.
+		"backup/vm/203": {"n/a", stateCritical, "n/a", "no finished snapshot", 1},
 	} {
 		r, ok := rows[id]
 		if !ok {
@@ -305,9 +314,9 @@ func TestStatusRunningAndOptOutMarkers(t *testing.T) {
 			first = r.Reasons[0]
 		}
 		if r.LastAttempt != want.attempt || r.AgeState != want.ageState || r.Coverage != want.coverage ||
-			!strings.HasPrefix(first, want.firstReason) || (want.firstReason == "") != (first == "") {
-			t.Errorf("%s: attempt %q, age %s, coverage %q, reasons %q; want %q, %s, %q, %q...",
-				id, r.LastAttempt, r.AgeState, r.Coverage, r.Reasons, want.attempt, want.ageState, want.coverage, want.firstReason)
+			!strings.HasPrefix(first, want.firstReason) || len(r.Reasons) != want.reasons {
+			t.Errorf("%s: attempt %q, age %s, coverage %q, reasons %q; want %q, %s, %q, %d reasons starting %q",
+				id, r.LastAttempt, r.AgeState, r.Coverage, r.Reasons, want.attempt, want.ageState, want.coverage, want.reasons, want.firstReason)
 		}
 	}
 	// The state filter keeps the rows of one state, in order.
