@@ -59,11 +59,11 @@ func TestLongParameterQuoted(t *testing.T) {
 	for _, n := range []int{63, 64, 65, 300} {
 		name := strings.Repeat("x", n)
 		_, body := te.get("/probe?target=" + name)
-		want := `unknown target "` + name + `"`
+		want := `unknown target "` + name + `"` + "\n"
 		if n > 64 {
-			want = `unknown target "` + name[:64] + `"...`
+			want = `unknown target "` + name[:64] + `"...` + "\n"
 		}
-		if !strings.Contains(body, want) || strings.Contains(body, strings.Repeat("x", min(n, 64)+1)) {
+		if !strings.HasSuffix(body, want) || strings.Contains(body, strings.Repeat("x", min(n, 64)+1)) {
 			t.Errorf("a target name of %d bytes: %q", n, body)
 		}
 	}
