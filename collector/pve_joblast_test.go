@@ -9,33 +9,46 @@ import (
 
 // A job's last run is its newest task on each node, even when newer manual
 // backups already gave every guest its last attempt: the task list is read
-// on until each enabled job with guests on the node has its run.
+// on until each enabled job with guests on the node, pinned to it or not,
+// has its run.
 func TestPVEJobLastRunBehindManualBackups(t *testing.T) {
-	before := probePVE(t, simulator.PVEHealthyScenario(testNow))
-	p := simulator.PVEHealthyScenario(testNow)
-	for _, g := range p.Guests {
-		p.Tasks = append(p.Tasks, manual(g.Node, g.VMID, testNow.Add(-10*time.Minute), ""))
-	}
-	after := probePVE(t, p)
-	checked := 0
-	for _, j := range before.PVE.Jobs {
-		if !j.Enabled || j.LastRun.IsZero() {
-			continue
+	for _, pin := range []bool{false, true} {
+		scenario := func() *simulator.PVE {
+			p := simulator.PVEHealthyScenario(testNow)
+			if pin {
+				// The pool job's guests all live on pve1, where it ran;
+				// it is the only enabled job there.
+				p.Jobs[0].Node = "pve1"
+				p.Jobs[2].Disabled = true
+			}
+			return p
 		}
-		checked++
-		got := pveJob(t, after, j.ID)
-		if !got.LastRun.Equal(j.LastRun) || got.LastRunSuccess == nil || *got.LastRunSuccess != *j.LastRunSuccess {
-			t.Errorf("job %s: last run %v (success %v) behind manual backups, %v (success %v) without them",
-				j.ID, got.LastRun, got.LastRunSuccess, j.LastRun, *j.LastRunSuccess)
+		before := probePVE(t, scenario())
+		p := scenario()
+		for _, g := range p.Guests {
+			p.Tasks = append(p.Tasks, manual(g.Node, g.VMID, testNow.Add(-10*time.Minute), ""))
 		}
-	}
-	if checked == 0 {
-		t.Fatal("no enabled job of the scenario has a last run")
-	}
-	// And the manual backups are the guests' last attempts.
-	for _, g := range p.Guests {
-		if a := guest(t, after, g.VMID).LastAttempt; a == nil || !a.Start.Equal(testNow.Add(-10*time.Minute)) {
-			t.Errorf("%d: last attempt %+v, want the manual backup", g.VMID, a)
+		after := probePVE(t, p)
+		checked := 0
+		for _, j := range before.PVE.Jobs {
+			if !j.Enabled || j.LastRun.IsZero() {
+				continue
+			}
+			checked++
+			got := pveJob(t, after, j.ID)
+			if !got.LastRun.Equal(j.LastRun) || got.LastRunSuccess == nil || *got.LastRunSuccess != *j.LastRunSuccess {
+				t.Errorf("pinned %v, job %s (node %q): last run %v (success %v) behind manual backups, %v (success %v) without them",
+					pin, j.ID, j.Node, got.LastRun, got.LastRunSuccess, j.LastRun, *j.LastRunSuccess)
+			}
+		}
+		if checked == 0 {
+			t.Fatalf("pinned %v: no enabled job of the scenario has a last run", pin)
+		}
+		// And the manual backups are the guests' last attempts.
+		for _, g := range p.Guests {
+			if a := guest(t, after, g.VMID).LastAttempt; a == nil || !a.Start.Equal(testNow.Add(-10*time.Minute)) {
+				t.Errorf("%d: last attempt %+v, want the manual backup", g.VMID, a)
+			}
 		}
 	}
 }
