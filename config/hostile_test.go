@@ -198,6 +198,11 @@ func TestFieldErrorsNameTargetAndField(t *testing.T) {
 		{"    token_secret: x\n    proxy_url: \"http://u:hunter2@\"\n", []string{`target "c": proxy_url:`, "has no host"}, "hunter2"},
 		{"    token_secret: x\n    no_proxy: internal\n", []string{`target "c": no_proxy:`}, ""},
 		{"    token_secret: x\n    tls_config:\n      min_version: TLS99\n", []string{`target "c": tls_config: line 8`, "TLS99"}, ""},
+		// A proxy header needs a proxy: the header is named when no proxy
+		// URL is written, the URL when it is written empty.
+		{"    token_secret: x\n    proxy_connect_header:\n      X-Auth: [y]\n", []string{`target "c": proxy_connect_header: if proxy_connect_header is configured`}, ""},
+		{"    token_secret: x\n    proxy_url: \"\"\n    proxy_connect_header:\n      X-Auth: [y]\n", []string{`target "c": proxy_url: if proxy_connect_header is configured`}, ""},
+		{"    token_secret: x\n    proxy_from_environment: true\n    no_proxy: internal\n", []string{`target "c": no_proxy: if proxy_from_environment is configured`}, ""},
 	} {
 		_, err := Parse([]byte(pveTarget(tc.extra)))
 		if err == nil {

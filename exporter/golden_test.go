@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"proxmox_backup_exporter/internal/testtools"
 	"proxmox_backup_exporter/simulator"
 )
@@ -94,6 +96,14 @@ func TestProbeGolden(t *testing.T) {
 			healthy := !failedCollectorRE.MatchString(body)
 			if want := tc.pve != offline; healthy != want {
 				t.Errorf("every collector succeeded: %v, want %v", healthy, want)
+			}
+			// The exporter's own count of probes by outcome says the same.
+			outcome := "failure"
+			if healthy {
+				outcome = "success"
+			}
+			if got := testutil.ToFloat64(te.exp.probes.WithLabelValues(tc.target, outcome)); got != 1 {
+				t.Errorf("probes_total{outcome=%q} = %v, want 1", outcome, got)
 			}
 			checkGolden(t, filepath.Join("testdata", "probe_"+tc.name+".prom"), normalize(body))
 			if strings.Contains(te.logs.String(), simulator.TestPVETokenSecret) || strings.Contains(te.logs.String(), simulator.TestPBSTokenSecret) {

@@ -516,7 +516,7 @@ func jobsOf(r *collector.Result, of func(kind, id string) []verdict.Problem) []s
 		for i := range d.Jobs {
 			j := &d.Jobs[i]
 			job := statusJob{Target: r.Target, Type: "backup", ID: j.ID, Datastore: j.Storage, Schedule: j.Schedule, Comment: j.Comment,
-				State: stateOK, Enabled: j.Enabled, LastRun: timePtr(j.LastRun), Result: "no task found", NextRun: timePtr(j.NextRun)}
+				State: worst(of(verdict.KindJob, "backup/"+j.ID), stateOK), Enabled: j.Enabled, LastRun: timePtr(j.LastRun), Result: "no task found", NextRun: timePtr(j.NextRun)}
 			if !j.Enabled {
 				job.State = stateIgnored
 			}

@@ -121,6 +121,7 @@ func main() {
 	seed := flag.Uint64("seed", 1, "seed of the sample")
 	timeout := flag.Duration("timeout", 3*time.Minute, "a mutant whose tests run longer counts as killed (a hang)")
 	also := flag.String("also", "", "comma-separated packages whose tests also run against each mutant, for code whose tests live elsewhere (the verdict's agreement with the alerts is tested in ./exporter)")
+	list := flag.Bool("list", false, "print the sampled mutants (after -only) without running any test")
 	only := flag.String("only", "", "of the sample, run only the mutants whose line (path:line: what, as printed) matches this regular expression: rerun a previous run's survivors after adding tests")
 	flag.Parse()
 	if *only != "" {
@@ -137,12 +138,26 @@ func main() {
 	}
 	var all []result
 	for _, dir := range flag.Args() {
+		if *list {
+			ms, _, _, err := sample(dir, *max, *seed)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "mutate: %s: %v\n", dir, err)
+				os.Exit(1)
+			}
+			for _, m := range ms {
+				fmt.Printf("%s:%d: %s\n", relPath(m.file), m.pos.Line, m.what)
+			}
+			continue
+		}
 		rs, err := runPackage(dir, extraPackages(*also), *max, *seed, *timeout)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "mutate: %s: %v\n", dir, err)
 			os.Exit(1)
 		}
 		all = append(all, rs...)
+	}
+	if *list {
+		return
 	}
 	killed, valid := 0, 0
 	for _, r := range all {
@@ -171,12 +186,12 @@ func max1(n int) int {
 	return n
 }
 
-// runPackage plants the sampled mutants of one package's non-test files
-// and runs the package's tests against each.
-func runPackage(dir string, also []string, max int, seed uint64, timeout time.Duration) ([]result, error) {
+// sample parses one package's non-test files and returns the sampled
+// mutants (after -only), with the file set and parsed files they apply to.
+func sample(dir string, max int, seed uint64) ([]mutant, *token.FileSet, map[string]*ast.File, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	sort.Strings(files)
 	fset := token.NewFileSet()
@@ -190,17 +205,17 @@ func runPackage(dir string, also []string, max int, seed uint64, timeout time.Du
 		// cannot be reached by any test: its mutants would survive for
 		// nothing.
 		if ok, err := build.Default.MatchFile(filepath.Dir(path), filepath.Base(path)); err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		} else if !ok {
 			continue
 		}
 		f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		abs, err := filepath.Abs(path)
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		parsed[abs] = f
 		ms = append(ms, mutants(fset, abs, f)...)
@@ -224,6 +239,16 @@ func runPackage(dir string, also []string, max int, seed uint64, timeout time.Du
 			}
 		}
 		ms = kept
+	}
+	return ms, fset, parsed, nil
+}
+
+// runPackage plants the sampled mutants of one package's non-test files
+// and runs the package's tests against each.
+func runPackage(dir string, also []string, max int, seed uint64, timeout time.Duration) ([]result, error) {
+	ms, fset, parsed, err := sample(dir, max, seed)
+	if err != nil {
+		return nil, err
 	}
 	tmp, err := os.MkdirTemp("", "mutate")
 	if err != nil {
@@ -293,7 +318,7 @@ func extraPackages(list string) []string {
 func runTests(dirs []string, overlay string, timeout time.Duration) result {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout+20*time.Minute)
 	defer cancel()
-	args := []string{"test", "-count=1", "-timeout=" + timeout.String(), "-overlay=" + overlay}
+	args := []string{"test", "-count=1", "-failfast", "-timeout=" + timeout.String(), "-overlay=" + overlay}
 	for _, pkg := range dirs {
 		if !strings.HasPrefix(pkg, ".") && !filepath.IsAbs(pkg) {
 			pkg = "./" + pkg

@@ -134,6 +134,9 @@ func TestGrammar(t *testing.T) {
 		{"*:0/20", []string{"11-20 10:20:00", "11-20 10:40:00", "11-20 11:00:00"}},
 		{"0/6:00", []string{"11-20 12:00:00", "11-20 18:00:00", "11-21 00:00:00"}},
 		{"*/6:00", []string{"11-20 12:00:00", "11-20 18:00:00", "11-21 00:00:00"}},
+		// A step of one is every value, as "*" (a step of 0 is refused).
+		{"*/1:00", []string{"11-20 11:00:00", "11-20 12:00:00"}},
+		{"*:*/1", []string{"11-20 10:01:00", "11-20 10:02:00"}},
 		// An hour out of range is not an hour: "25:00" is minute 25 and
 		// second 0 of every hour, as the hour part is optional.
 		{"25:00", []string{"11-20 10:25:00", "11-20 11:25:00"}},
