@@ -238,6 +238,7 @@ func TestStatusEdges(t *testing.T) {
 			// The HTML page shows the same states in the same order.
 			_, body := te.get("/status")
 			htmlRows := tableRows(t, body, "backups")
+			why := tableColumn(t, body, "backups", "Why")
 			if len(htmlRows) != len(page.Rows) {
 				t.Fatalf("/status has %d rows, /status.json %d", len(htmlRows), len(page.Rows))
 			}
@@ -248,8 +249,8 @@ func TestStatusEdges(t *testing.T) {
 				}
 				// The reasons: one line per problem, plus the ignore reason.
 				for _, p := range strings.Split(got["row "+r.Target+"/"+r.Kind+"/"+r.ID].problems, ",") {
-					if p != "" && !strings.Contains(hr.cells[12], ruleTitle(p)) {
-						t.Errorf("HTML row %s/%s does not give the reason %q: %q", r.Target, r.ID, ruleTitle(p), hr.cells[12])
+					if p != "" && !strings.Contains(hr.cells[why], ruleTitle(p)) {
+						t.Errorf("HTML row %s/%s does not give the reason %q: %q", r.Target, r.ID, ruleTitle(p), hr.cells[why])
 					}
 				}
 			}
@@ -366,6 +367,25 @@ var (
 )
 
 // tableRows returns the body rows of the table with the id.
+// tableColumn is the index of the column headed name in the table id.
+func tableColumn(t *testing.T, page, id, name string) int {
+	t.Helper()
+	start := strings.Index(page, `<table id="`+id+`">`)
+	if start < 0 {
+		t.Fatalf("no table %s", id)
+	}
+	head, _, _ := strings.Cut(page[start:], "</thead>")
+	for i, m := range thRE.FindAllStringSubmatch(head, -1) {
+		if strings.TrimSpace(tagRE.ReplaceAllString(m[1], " ")) == name {
+			return i
+		}
+	}
+	t.Fatalf("table %s has no column %q", id, name)
+	return -1
+}
+
+var thRE = regexp.MustCompile(`(?s)<th[^>]*>(.*?)</th>`)
+
 func tableRows(t *testing.T, page, id string) []htmlRow {
 	t.Helper()
 	start := strings.Index(page, `<table id="`+id+`">`)
