@@ -207,3 +207,50 @@ func FuzzRestoreParser(f *testing.F) {
 		}
 	})
 }
+
+// The source guest and the backup's time come only from names that PVE
+// itself would read as a guest's backup: PVE::Storage::archive_info for
+// vzdump files (a real calendar date) and PVE::Storage::PBSPlugin
+// parse_volname for snapshots (vm or ct with a VMID of 1 to 999999999; a
+// host backup's id is the host's name, whatever it looks like).
+func TestRestoreSourceBounds(t *testing.T) {
+	for _, tc := range []struct {
+		name, line string
+		vmid       int
+		guestType  string
+		timed      bool
+		storage    string
+	}{
+		{"30 February", `extracting archive '/var/lib/vz/dump/vzdump-qemu-105-2026_02_30-05_06_07.tgz'`, 105, "qemu", false, ""},
+		{"29 February of a leap year", `extracting archive '/var/lib/vz/dump/vzdump-qemu-105-2028_02_29-05_06_07.tgz'`, 105, "qemu", true, ""},
+		{"smallest VMID", `recovering backed-up configuration from 'pbs:backup/ct/1/2026-11-20T01:08:00Z'`, 1, "ct", true, "pbs"},
+		{"largest VMID", `recovering backed-up configuration from 'pbs:backup/ct/999999999/2026-11-20T01:08:00Z'`, 999999999, "ct", true, "pbs"},
+		{"VMID 0", `recovering backed-up configuration from 'pbs:backup/ct/0/2026-11-20T01:08:00Z'`, 0, "ct", true, "pbs"},
+		{"VMID too large", `recovering backed-up configuration from 'pbs:backup/vm/1000000000/2026-11-20T01:08:00Z'`, 0, "vm", true, "pbs"},
+		{"negative VMID", `recovering backed-up configuration from 'pbs:backup/vm/-5/2026-11-20T01:08:00Z'`, 0, "vm", true, "pbs"},
+		{"VMID not a number", `recovering backed-up configuration from 'pbs:backup/vm/web/2026-11-20T01:08:00Z'`, 0, "vm", true, "pbs"},
+		{"host backup named by digits", `restore proxmox backup image: /usr/bin/pbs-restore --repository pbs:main host/100/2026-11-20T01:03:00Z drive-scsi0.img.fidx /dev/x`, 0, "host", true, ""},
+		{"file path, no storage", `restoring '/mnt/usb/vzdump-lxc-107-2026_11_14-03_24_00.tar.zst' now..`, 107, "lxc", true, ""},
+		{"relative path with a colon, no storage", `restoring 'usb/a:b/vzdump-lxc-107-2026_11_14-03_24_00.tar.zst' now..`, 107, "lxc", true, ""},
+		{"bare file name, no storage", `restoring 'vzdump-lxc-107-2026_11_14-03_24_00.tar.zst' now..`, 107, "lxc", true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := parseRestore(time.UTC, tc.line)
+			if got.VMID != tc.vmid || got.GuestType != tc.guestType || got.BackupTime.IsZero() == tc.timed || got.Storage != tc.storage {
+				t.Errorf("got vmid %d, type %q, time %v, storage %q; want vmid %d, type %q, timed %v, storage %q",
+					got.VMID, got.GuestType, got.BackupTime, got.Storage, tc.vmid, tc.guestType, tc.timed, tc.storage)
+			}
+		})
+	}
+}
+
+// A VM restored from PBS prints one pbs-restore line per disk; should two
+// name different snapshots, the first one named is the restore's source.
+func TestRestoreFirstSnapshotWins(t *testing.T) {
+	got := parseRestore(time.UTC, `
+restore proxmox backup image: /usr/bin/pbs-restore --repository pbs:main vm/100/2026-11-20T01:03:00Z drive-scsi0.img.fidx /dev/x
+restore proxmox backup image: /usr/bin/pbs-restore --repository pbs:main vm/200/2026-11-21T01:03:00Z drive-scsi1.img.fidx /dev/y`)
+	if got.VMID != 100 || got.Archive != "vm/100/2026-11-20T01:03:00Z" || !got.BackupTime.Equal(time.Date(2026, 11, 20, 1, 3, 0, 0, time.UTC)) {
+		t.Errorf("got %+v, want the first snapshot's guest and time", got)
+	}
+}
