@@ -96,19 +96,14 @@ var Rules = []Rule{
 		}},
 	{ID: "missed", Alert: "ProxmoxBackupMissed", Severity: Critical, Title: "scheduled backup missed",
 		find: func(in *input) {
-			d := in.r.PVE
-			if d == nil || !in.r.Up || !d.CoverageKnown {
-				return
-			}
-			for i := range d.Guests {
-				g := &d.Guests[i]
-				if !in.judgeGuest(g, false) || g.Last == nil || g.Due.IsZero() || in.running(g) {
-					continue
+			in.eachGuest(false, coverageKnown, func(g *collector.Guest) {
+				if g.Last == nil || g.Due.IsZero() || in.running(g) {
+					return
 				}
 				if g.Last.Time.Unix() < g.Due.Unix() && in.since(g.Due) > in.th.MissedGracePeriod.Seconds() {
 					in.add("", guestObject(g), "no backup since the run due %s (last backup %s)", stamp(g.Due), stamp(g.Last.Time))
 				}
-			}
+			})
 		}},
 	{ID: "too_old", Alert: "ProxmoxBackupTooOld", Title: "last backup too old",
 		find: func(in *input) {
@@ -121,18 +116,15 @@ var Rules = []Rule{
 				}
 				return ""
 			}
-			if d := in.r.PVE; d != nil && in.r.Up {
-				for i := range d.Guests {
-					g := &d.Guests[i]
-					// A guest with a due run is left to "missed".
-					if !in.judgeGuest(g, false) || g.Last == nil || in.running(g) || (d.CoverageKnown && !g.Due.IsZero()) {
-						continue
-					}
-					if s := sev(in.age(g.Last.Time)); s != "" {
-						in.add(s, guestObject(g), "last backup %s, %s old", stamp(g.Last.Time), Duration(in.age(g.Last.Time)))
-					}
+			in.eachGuest(false, nil, func(g *collector.Guest) {
+				// A guest with a due run is left to "missed".
+				if g.Last == nil || in.running(g) || (in.r.PVE.CoverageKnown && !g.Due.IsZero()) {
+					return
 				}
-			}
+				if s := sev(in.age(g.Last.Time)); s != "" {
+					in.add(s, guestObject(g), "last backup %s, %s old", stamp(g.Last.Time), Duration(in.age(g.Last.Time)))
+				}
+			})
 			in.eachGroup(func(g *collector.Group) {
 				if g.Last == nil {
 					return
@@ -144,53 +136,38 @@ var Rules = []Rule{
 		}},
 	{ID: "never_backed_up", Alert: "ProxmoxBackupNeverBackedUp", Severity: Critical, Title: "never backed up",
 		find: func(in *input) {
-			d := in.r.PVE
-			if d == nil || !in.r.Up || !d.BackupsKnown || collectorFailed(in.r, "backups") {
+			if collectorFailed(in.r, "backups") {
 				return
 			}
-			for i := range d.Guests {
-				g := &d.Guests[i]
-				if in.judgeGuest(g, false) && g.Backups == 0 && !in.running(g) {
+			in.eachGuest(false, backupsKnown, func(g *collector.Guest) {
+				if g.Backups == 0 && !in.running(g) {
 					in.add("", guestObject(g), "no backup on any backup storage")
 				}
-			}
+			})
 		}},
 	{ID: "not_covered", Alert: "ProxmoxBackupNotCovered", Severity: Warning, Title: "in no backup job",
 		find: func(in *input) {
-			d := in.r.PVE
-			if d == nil || !in.r.Up || !d.CoverageKnown {
-				return
-			}
-			for i := range d.Guests {
-				g := &d.Guests[i]
-				if in.judgeGuest(g, false) && !g.Covered {
+			in.eachGuest(false, coverageKnown, func(g *collector.Guest) {
+				if !g.Covered {
 					in.add("", guestObject(g), "no enabled backup job selects it")
 				}
-			}
+			})
 		}},
 	{ID: "last_attempt_failed", Alert: "ProxmoxBackupFailed", Severity: Critical, Title: "last attempt failed",
 		find: func(in *input) {
-			d := in.r.PVE
-			if d == nil || !in.r.Up || !d.AttemptsKnown {
-				return
-			}
-			for i := range d.Guests {
-				g := &d.Guests[i]
-				if a := g.LastAttempt; a != nil && !a.Success && in.judgeGuest(g, false) && !in.running(g) {
+			in.eachGuest(false, attemptsKnown, func(g *collector.Guest) {
+				if a := g.LastAttempt; a != nil && !a.Success && !in.running(g) {
 					in.add("", guestObject(g), "the attempt of %s failed: %s", stamp(a.Start), a.Error)
 				}
-			}
+			})
 		}},
 	{ID: "verify_failed", Alert: "ProxmoxBackupVerifyFailed", Severity: Critical, Title: "verification failed",
 		find: func(in *input) {
-			if d := in.r.PVE; d != nil && in.r.Up {
-				for i := range d.Guests {
-					g := &d.Guests[i]
-					if in.judgeGuest(g, true) && g.Last != nil && g.Last.Verify == collector.VerifyFailed {
-						in.add("", guestObject(g), "the backup of %s failed verification", stamp(g.Last.Time))
-					}
+			in.eachGuest(true, nil, func(g *collector.Guest) {
+				if g.Last != nil && g.Last.Verify == collector.VerifyFailed {
+					in.add("", guestObject(g), "the backup of %s failed verification", stamp(g.Last.Time))
 				}
-			}
+			})
 			in.eachGroup(func(g *collector.Group) {
 				if g.Last != nil && g.Last.Verify == collector.VerifyFailed {
 					in.add("", groupObject(g), "the snapshot of %s failed verification", stamp(g.Last.Time))
@@ -201,14 +178,11 @@ var Rules = []Rule{
 		HistoryOnly: "no last backup seen in the window was verified (max_over_time ... offset)",
 		find: func(in *input) {
 			window := in.th.NotVerifiedWindow.Seconds()
-			if d := in.r.PVE; d != nil && in.r.Up {
-				for i := range d.Guests {
-					g := &d.Guests[i]
-					if in.judgeGuest(g, true) && g.Last != nil && g.Last.Verify == collector.VerifyNone && in.age(g.Last.Time) > window {
-						in.add("", guestObject(g), "the backup of %s was never verified", stamp(g.Last.Time))
-					}
+			in.eachGuest(true, nil, func(g *collector.Guest) {
+				if g.Last != nil && g.Last.Verify == collector.VerifyNone && in.age(g.Last.Time) > window {
+					in.add("", guestObject(g), "the backup of %s was never verified", stamp(g.Last.Time))
 				}
-			}
+			})
 			in.eachGroup(func(g *collector.Group) {
 				s := g.Last
 				switch {
@@ -222,14 +196,11 @@ var Rules = []Rule{
 		}},
 	{ID: "unencrypted", Alert: "ProxmoxBackupUnencrypted", Severity: Info, Title: "not encrypted", OptIn: true,
 		find: func(in *input) {
-			if d := in.r.PVE; d != nil && in.r.Up {
-				for i := range d.Guests {
-					g := &d.Guests[i]
-					if in.judgeGuest(g, true) && g.Last != nil && g.Last.HasSize && !g.Last.Encrypted {
-						in.add("", guestObject(g), "the backup of %s is not encrypted", stamp(g.Last.Time))
-					}
+			in.eachGuest(true, nil, func(g *collector.Guest) {
+				if g.Last != nil && g.Last.HasSize && !g.Last.Encrypted {
+					in.add("", guestObject(g), "the backup of %s is not encrypted", stamp(g.Last.Time))
 				}
-			}
+			})
 			in.eachGroup(func(g *collector.Group) {
 				if g.Last != nil && !g.Last.Encrypted {
 					in.add("", groupObject(g), "the snapshot of %s is not encrypted", stamp(g.Last.Time))
@@ -241,14 +212,11 @@ var Rules = []Rule{
 		find:        func(*input) {}},
 	{ID: "dated_in_future", Alert: "ProxmoxBackupDatedInFuture", Severity: Warning, Title: "backup dated in the future",
 		find: func(in *input) {
-			if d := in.r.PVE; d != nil && in.r.Up && d.BackupsKnown {
-				for i := range d.Guests {
-					g := &d.Guests[i]
-					if in.judgeGuest(g, true) && g.FutureBackups > 0 {
-						in.add("", guestObject(g), "%s", futureText(g.FutureBackups, "backup"))
-					}
+			in.eachGuest(true, backupsKnown, func(g *collector.Guest) {
+				if g.FutureBackups > 0 {
+					in.add("", guestObject(g), "%s", futureText(g.FutureBackups, "backup"))
 				}
-			}
+			})
 			in.eachGroup(func(g *collector.Group) {
 				if g.FutureSnapshots > 0 {
 					in.add("", groupObject(g), "%s", futureText(g.FutureSnapshots, "snapshot"))
@@ -374,16 +342,11 @@ var Rules = []Rule{
 		}},
 	{ID: "single_copy", Alert: "ProxmoxBackupSingleCopy", Severity: Warning, Title: "one recent copy only",
 		find: func(in *input) {
-			d := in.r.PVE
-			if d == nil || !in.r.Up || !d.BackupsKnown {
-				return
-			}
-			for i := range d.Guests {
-				g := &d.Guests[i]
-				if in.judgeGuest(g, false) && in.th.WantsTwoCopies(g) && g.RecentStorages < 2 {
+			in.eachGuest(false, backupsKnown, func(g *collector.Guest) {
+				if in.th.WantsTwoCopies(g) && g.RecentStorages < 2 {
 					in.add("", guestObject(g), "a recent backup on %d storage(s), and its tag %s asks for two", g.RecentStorages, in.th.SingleCopyTag)
 				}
-			}
+			})
 		}},
 	{ID: "offsite_lagging", Alert: "ProxmoxBackupOffsiteCopyLagging", Severity: Warning, Title: "offsite copy lagging",
 		find: func(in *input) {
@@ -419,15 +382,10 @@ var Rules = []Rule{
 		}},
 	{ID: "restore_test_overdue", Alert: "ProxmoxBackupRestoreTestOverdue", Severity: Warning, Title: "restore test overdue",
 		find: func(in *input) {
-			d := in.r.PVE
-			if d == nil || !in.r.Up || !d.RestoresKnown {
-				return
-			}
 			interval := in.th.RestoreTestInterval.Seconds()
-			for i := range d.Guests {
-				g := &d.Guests[i]
-				if !g.RestoreTestRequired || !in.judgeGuest(g, false) {
-					continue
+			in.eachGuest(false, restoresKnown, func(g *collector.Guest) {
+				if !g.RestoreTestRequired {
+					return
 				}
 				switch r := g.LastRestore; {
 				case r == nil:
@@ -437,7 +395,7 @@ var Rules = []Rule{
 				case in.since(r.End) >= interval:
 					in.add("", guestObject(g), "the last successful restore, into %d on %s, ended %s, %s ago; one is due every %s", r.TargetVMID, r.Node, stamp(r.End), Duration(in.since(r.End)), Duration(interval))
 				}
-			}
+			})
 		}},
 }
 
@@ -484,6 +442,27 @@ func (in *input) judgeGuest(g *collector.Guest, templates bool) bool {
 func (in *input) running(g *collector.Guest) bool {
 	return in.r.PVE.AttemptsKnown && g.Running
 }
+
+// eachGuest calls f for every PVE guest the alert judges (templates only
+// where it includes them, never an opted-out guest) on an up target, when
+// known (nil: always) says the data the rule reads was collected.
+func (in *input) eachGuest(templates bool, known func(*collector.PVEData) bool, f func(g *collector.Guest)) {
+	d := in.r.PVE
+	if d == nil || !in.r.Up || (known != nil && !known(d)) {
+		return
+	}
+	for i := range d.Guests {
+		if g := &d.Guests[i]; in.judgeGuest(g, templates) {
+			f(g)
+		}
+	}
+}
+
+// What each guest rule needs to have been collected.
+func coverageKnown(d *collector.PVEData) bool { return d.CoverageKnown }
+func backupsKnown(d *collector.PVEData) bool  { return d.BackupsKnown }
+func attemptsKnown(d *collector.PVEData) bool { return d.AttemptsKnown }
+func restoresKnown(d *collector.PVEData) bool { return d.RestoresKnown }
 
 // eachGroup calls f for every PBS group not opted out, on an up target.
 func (in *input) eachGroup(f func(g *collector.Group)) {
