@@ -115,9 +115,8 @@ type pveView struct {
 	storages memo[[]nodeStorage]
 	zones    memo[zoneInfo]
 	jobs     memo[[]PVEJob]
-	// backupStores is the storage configuration, read only when a restore
-	// log's archive must be matched to its storage.
-	backupStores memo[[]backupStore]
+	// storageConfigs is GET /storage, the cluster's storage configuration.
+	storageConfigs memo[[]storageConfig]
 }
 
 // pveResource is an item of GET /cluster/resources?type=vm.

@@ -148,7 +148,7 @@ func (v *pveView) readRestoreLog(ctx context.Context, node, upid string, start t
 	if r.Known() && r.Storage == "" {
 		// qemu-server logs a file path or a PBS repository, not the
 		// volume id: the storage configuration tells which storage it is.
-		stores, err := v.backupStores.get(ctx, v.fetchBackupStores)
+		stores, err := v.storageConfigs.get(ctx, v.fetchStorageConfigs)
 		if err != nil {
 			// Left unknown, and read again by a later probe.
 			resolved = false
@@ -162,28 +162,12 @@ func (v *pveView) readRestoreLog(ctx context.Context, node, upid string, start t
 	return r, nil
 }
 
-// backupStore is an item of GET /storage, the parts that locate backups.
-type backupStore struct {
-	Storage   string `json:"storage"`
-	Type      string `json:"type"`
-	Path      string `json:"path"`
-	Server    string `json:"server"`
-	Datastore string `json:"datastore"`
-	Namespace string `json:"namespace"`
-}
-
-func (v *pveView) fetchBackupStores(ctx context.Context) ([]backupStore, error) {
-	var out []backupStore
-	err := v.p.session.Get(ctx, "/storage", nil, &out)
-	return out, err
-}
-
 // archiveStorage finds the storage of an archive that the log names by path or
 // by PBS repository: the one storage whose dump directory (PVE's
 // <path>/dump) holds the file, or whose server, datastore and namespace
 // are the repository's (PVE::PBSClient::get_repository writes
 // user@server[:port]:datastore). Ambiguous or no match: "".
-func archiveStorage(r *tasklog.Restore, stores []backupStore) string {
+func archiveStorage(r *tasklog.Restore, stores []storageConfig) string {
 	var names []string
 	match := func(name string) {
 		if !slices.Contains(names, name) {

@@ -155,7 +155,7 @@ func TestPVERestoreLookback(t *testing.T) {
 // A VM restore's log names a file path or a PBS repository; the storage
 // configuration (shapes as GET /storage gives them) says which storage.
 func TestArchiveStorage(t *testing.T) {
-	stores := []backupStore{
+	stores := []storageConfig{
 		{Storage: "local", Type: "dir", Path: "/var/lib/vz"},
 		{Storage: "nas", Type: "nfs", Path: "/mnt/pve/nas/"},
 		{Storage: "pbs-nvme", Type: "pbs", Server: "pbs.example.net", Datastore: "main", Namespace: "site-a/cluster1"},

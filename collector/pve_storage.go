@@ -33,6 +33,21 @@ type storageConfig struct {
 	Content string       `json:"content"`
 	Shared  proxmox.Bool `json:"shared"`
 	Disable proxmox.Bool `json:"disable"`
+	// Where the storage keeps its backups, which restore logs name
+	// instead of the storage: a directory's path, a PBS server,
+	// datastore and namespace.
+	Path      string `json:"path"`
+	Server    string `json:"server"`
+	Datastore string `json:"datastore"`
+	Namespace string `json:"namespace"`
+}
+
+// fetchStorageConfigs reads the cluster's storage configuration, once per
+// probe for every collector that needs it.
+func (v *pveView) fetchStorageConfigs(ctx context.Context) ([]storageConfig, error) {
+	var out []storageConfig
+	err := v.p.session.Get(ctx, "/storage", nil, &out)
+	return out, err
 }
 
 // nodeStorageItem is an item of GET /nodes/{node}/storage.
@@ -62,7 +77,9 @@ func (v *pveView) fetchStorages(ctx context.Context) ([]nodeStorage, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		errs.add(v.p.session.Get(ctx, "/storage", nil, &configs))
+		var err error
+		configs, err = v.storageConfigs.get(ctx, v.fetchStorageConfigs)
+		errs.add(err)
 	}()
 	nodes, err := v.onlineNodes(ctx)
 	errs.add(err)
