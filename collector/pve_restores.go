@@ -2,7 +2,6 @@ package collector
 
 import (
 	"context"
-	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -106,42 +105,16 @@ func newerRestore(a, b *GuestRestore) bool {
 // archive (its first lines), or to its end. The result is cached.
 func (v *pveView) readRestoreLog(ctx context.Context, node, upid string, start time.Time, loc *time.Location, lookback time.Duration) (tasklog.Restore, error) {
 	cache := v.p.taskLogs
-	key := taskLogKey{target: v.p.target.Name + "\x00" + v.p.target.URL, node: node, upid: upid}
-	if loc != nil {
-		key.zone = loc.String()
-	}
+	key := v.logKey(node, upid, loc)
 	if cache != nil {
 		if f, ok := cache.get(key, false); ok && f.restore != nil {
 			return *f.restore, nil
 		}
 	}
 	p := tasklog.NewRestoreParser(loc)
-	path := "/nodes/" + url.PathEscape(node) + "/tasks/" + url.PathEscape(upid) + "/log"
-	lines := 0
-	for first := 0; ; first += taskPageSize {
-		q := url.Values{"start": {strconv.Itoa(first)}, "limit": {strconv.Itoa(taskPageSize)}}
-		n := 0
-		err := v.p.session.Each(ctx, path, q, func(dec decoder) error {
-			var row struct {
-				T string `json:"t"`
-			}
-			n++
-			if err := tooMany(lines, "log lines"); err != nil {
-				return err
-			}
-			lines++
-			if err := dec.Decode(&row); err != nil {
-				return err
-			}
-			p.Line(row.T)
-			return nil
-		})
-		if err != nil {
-			return tasklog.Restore{}, err
-		}
-		if r := p.Result(); r.Known() || n < taskPageSize {
-			break
-		}
+	more := func() bool { r := p.Result(); return !r.Known() }
+	if err := v.eachLogLine(ctx, node, upid, taskPageSize, more, p.Line); err != nil {
+		return tasklog.Restore{}, err
 	}
 	r := p.Result()
 	resolved := true

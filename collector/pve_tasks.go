@@ -375,41 +375,30 @@ func (v *pveView) listTasksOf(ctx context.Context, node, taskType string, lookba
 	return tasks, nil
 }
 
-// readTaskLog reads a whole task log, page by page, through the parser, or
-// only its first line. It also returns the job's command line (the log's
-// first line). The log of a finished task is read once: later probes take
-// its parse from the cache.
-func (v *pveView) readTaskLog(ctx context.Context, node, upid string, start time.Time, loc *time.Location, firstLine, finished bool) (tasklog.Log, string, error) {
-	cache := v.p.taskLogs
-	var key taskLogKey
-	if finished && cache != nil {
-		// The log's local times were read in the node's zone.
-		key = taskLogKey{target: v.p.target.Name + "\x00" + v.p.target.URL, node: node, upid: upid}
-		if loc != nil {
-			key.zone = loc.String()
-		}
-		if f, ok := cache.get(key, firstLine); ok {
-			return f.log(loc), f.cmdline, nil
-		}
+// logKey is a task log's key in the cache: the log's local times were read
+// in the node's zone.
+func (v *pveView) logKey(node, upid string, loc *time.Location) taskLogKey {
+	key := taskLogKey{target: v.p.target.Name + "\x00" + v.p.target.URL, node: node, upid: upid}
+	if loc != nil {
+		key.zone = loc.String()
 	}
-	p := tasklog.NewParser(loc)
-	cmdline := ""
+	return key
+}
+
+// eachLogLine feeds a task log's lines to line, limit lines a request, and
+// asks for the next page while the last one was full and more says so. The
+// lines one log may feed are bounded (the parsers keep what lines say).
+func (v *pveView) eachLogLine(ctx context.Context, node, upid string, limit int, more func() bool, line func(string)) error {
 	path := "/nodes/" + url.PathEscape(node) + "/tasks/" + url.PathEscape(upid) + "/log"
 	lines := 0
-	for start := 0; ; start += taskPageSize {
-		limit := taskPageSize
-		if firstLine {
-			limit = 1
-		}
-		q := url.Values{"start": {strconv.Itoa(start)}, "limit": {strconv.Itoa(limit)}}
+	for first := 0; ; first += limit {
+		q := url.Values{"start": {strconv.Itoa(first)}, "limit": {strconv.Itoa(limit)}}
 		n := 0
 		err := v.p.session.Each(ctx, path, q, func(dec decoder) error {
 			var row struct {
-				N proxmox.Int `json:"n"`
-				T string      `json:"t"`
+				T string `json:"t"`
 			}
 			n++
-			// The parser keeps what each line says about a guest.
 			if err := tooMany(lines, "log lines"); err != nil {
 				return err
 			}
@@ -417,18 +406,44 @@ func (v *pveView) readTaskLog(ctx context.Context, node, upid string, start time
 			if err := dec.Decode(&row); err != nil {
 				return err
 			}
-			if cmdline == "" && strings.HasPrefix(row.T, vzdumpJobPrefix) {
-				cmdline = row.T
-			}
-			p.Line(row.T)
+			line(row.T)
 			return nil
 		})
 		if err != nil {
-			return tasklog.Log{}, "", err
+			return err
 		}
-		if firstLine || n < taskPageSize {
-			break
+		if n < limit || !more() {
+			return nil
 		}
+	}
+}
+
+// readTaskLog reads a whole task log, page by page, through the parser, or
+// only its first line. It also returns the job's command line (the log's
+// first line). The log of a finished task is read once: later probes take
+// its parse from the cache.
+func (v *pveView) readTaskLog(ctx context.Context, node, upid string, start time.Time, loc *time.Location, firstLine, finished bool) (tasklog.Log, string, error) {
+	cache := v.p.taskLogs
+	key := v.logKey(node, upid, loc)
+	if finished && cache != nil {
+		if f, ok := cache.get(key, firstLine); ok {
+			return f.log(loc), f.cmdline, nil
+		}
+	}
+	p := tasklog.NewParser(loc)
+	cmdline := ""
+	limit := taskPageSize
+	if firstLine {
+		limit = 1
+	}
+	err := v.eachLogLine(ctx, node, upid, limit, func() bool { return !firstLine }, func(line string) {
+		if cmdline == "" && strings.HasPrefix(line, vzdumpJobPrefix) {
+			cmdline = line
+		}
+		p.Line(line)
+	})
+	if err != nil {
+		return tasklog.Log{}, "", err
 	}
 	res := p.Result()
 	if finished && cache != nil {
